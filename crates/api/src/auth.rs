@@ -1,0 +1,124 @@
+//! Bearer-token authentication and role checks. A token belongs to one
+//! workspace; everything it reads or writes is scoped to it.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use tgcrm_domain::ticket::Author;
+use tgcrm_domain::{AgentId, WorkspaceId};
+use tgcrm_store::tokens::{self, Role, TokenRecord};
+use tgcrm_store::{Metadata, Source};
+
+use crate::error::ApiError;
+use crate::request_meta::RequestMeta;
+use crate::state::AppState;
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    pub token: TokenRecord,
+    pub workspace: WorkspaceId,
+    pub agent: Option<AgentId>,
+    pub meta: RequestMeta,
+}
+
+impl Auth {
+    /// Refuse unless the token's role is one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.token.role) {
+            Ok(())
+        } else {
+            let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            Err(ApiError::Forbidden(format!(
+                "a {} token may not do this; allowed roles: {}",
+                self.token.role,
+                allowed.join(", ")
+            )))
+        }
+    }
+
+    /// May this caller read internal notes?
+    pub fn is_agent_role(&self) -> bool {
+        matches!(self.token.role, Role::Admin | Role::Agent)
+    }
+
+    /// The actor recorded on events this caller causes.
+    pub fn actor(&self) -> String {
+        match self.agent {
+            Some(a) => format!("agent:{a}"),
+            None => format!("token:{}", self.token.id),
+        }
+    }
+
+    /// Event metadata for a command this request issues.
+    pub fn metadata(&self) -> Metadata {
+        Metadata {
+            actor: self.actor(),
+            source: Source::Api,
+            correlation_id: Some(self.meta.correlation_id.clone()),
+            causation_id: None,
+            request_id: Some(self.meta.request_id.clone()),
+        }
+    }
+
+    /// Who a message written with this token is from. Bot tokens relay customers.
+    pub fn message_author(&self) -> Author {
+        match (self.token.role, self.agent) {
+            (Role::Bot, _) => Author::Customer,
+            (_, Some(agent_id)) => Author::Agent { agent_id },
+            (_, None) => Author::Staff {
+                token_id: self.token.id.clone(),
+            },
+        }
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+    let value = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthorized("send a token: Authorization: Bearer <token>".into()))?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("the Authorization header is not valid text".into()))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or_else(|| ApiError::Unauthorized("use the Bearer scheme: Authorization: Bearer <token>".into()))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::Unauthorized("use the Bearer scheme: Authorization: Bearer <token>".into()));
+    }
+    Ok(token.trim().to_owned())
+}
+
+impl FromRequest for Auth {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let secret = bearer(req);
+        let meta = RequestMeta::from_request(req, payload).into_inner();
+        Box::pin(async move {
+            let secret = secret?;
+            let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
+            if secret.len() > 200 {
+                return Err(ApiError::Unauthorized("the token is not valid".into()));
+            }
+            let token = tokens::authenticate(state.store.db(), &secret)
+                .await?
+                .ok_or_else(|| ApiError::Unauthorized("the token is not valid or has been revoked".into()))?;
+            let workspace = WorkspaceId::parse(&token.workspace_id)
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored token has a bad workspace: {e}")))?;
+            let agent = token.agent_id.as_deref().and_then(|a| a.parse().ok());
+            let meta = meta.map_err(|_| ApiError::Internal(anyhow::anyhow!("request meta")))?;
+            Ok(Auth {
+                token,
+                workspace,
+                agent,
+                meta,
+            })
+        })
+    }
+}

@@ -1,0 +1,23 @@
+//! The REST API (actix-web): routes by resource, bearer-token auth with roles,
+//! problem+json errors, ETag/If-Match, cursor pagination, read-your-writes,
+//! and the OpenAPI document generated from these handlers.
+
+pub mod auth;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod request_meta;
+pub mod routes;
+pub mod state;
+
+pub use error::ApiError;
+pub use state::{ApiConfig, AppState};
+
+use actix_web::web;
+
+/// Register every route and the extractor configuration.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    extract::configure(cfg);
+    routes::configure(cfg);
+}

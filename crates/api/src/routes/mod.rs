@@ -1,0 +1,182 @@
+//! Route modules by resource, and the small helpers they share.
+
+mod events;
+mod health;
+mod intake;
+mod me;
+mod messages;
+mod ticket_commands;
+mod tickets;
+
+pub use events::{__path_global_feed, __path_ticket_events};
+pub use health::{__path_healthz, __path_readyz};
+pub use intake::__path_submit_intake;
+pub use me::__path_me;
+pub use messages::{__path_list_messages, __path_post_message};
+pub use ticket_commands::{
+    __path_archive, __path_assign, __path_change_fields, __path_change_priority, __path_change_status,
+    __path_change_tags, __path_unassign,
+};
+pub use tickets::{__path_create_ticket, __path_get_ticket, __path_list_tickets};
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{ETAG, HeaderName, HeaderValue, IF_MATCH};
+use actix_web::{HttpRequest, HttpResponse, web};
+use tgcrm_domain::TicketId;
+use tgcrm_domain::ticket::TicketCommand;
+use tgcrm_store::Position;
+use tgcrm_store::tickets::{CommandContext, CommandOutcome, execute};
+
+use crate::auth::Auth;
+use crate::dto::TicketView;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub const EVENT_POSITION: &str = "x-event-position";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/healthz").get(health::healthz))
+        .service(web::resource("/readyz").get(health::readyz))
+        .service(web::resource("/openapi.json").get(crate::openapi::serve))
+        .service(web::resource("/v1/me").get(me::me))
+        .service(
+            web::resource("/v1/tickets")
+                .post(tickets::create_ticket)
+                .get(tickets::list_tickets),
+        )
+        .service(web::resource("/v1/tickets/{id}").get(tickets::get_ticket))
+        .service(
+            web::resource("/v1/tickets/{id}/messages")
+                .post(messages::post_message)
+                .get(messages::list_messages),
+        )
+        .service(web::resource("/v1/tickets/{id}/status").post(ticket_commands::change_status))
+        .service(
+            web::resource("/v1/tickets/{id}/assignment")
+                .post(ticket_commands::assign)
+                .delete(ticket_commands::unassign),
+        )
+        .service(web::resource("/v1/tickets/{id}/priority").post(ticket_commands::change_priority))
+        .service(web::resource("/v1/tickets/{id}/tags").post(ticket_commands::change_tags))
+        .service(web::resource("/v1/tickets/{id}/fields").post(ticket_commands::change_fields))
+        .service(web::resource("/v1/tickets/{id}/archive").post(ticket_commands::archive))
+        .service(web::resource("/v1/tickets/{id}/events").get(events::ticket_events))
+        .service(web::resource("/v1/events").get(events::global_feed))
+        .service(web::resource("/v1/intake").post(intake::submit_intake));
+}
+
+/// A ticket id from the path; anything that is not one is simply not found.
+pub(crate) fn ticket_id(raw: &str) -> Result<TicketId, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound("ticket not found".into()))
+}
+
+/// The version named by `If-Match` (`"3"`, `W/"3"` or `3`), if any.
+pub(crate) fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
+    let Some(v) = req.headers().get(IF_MATCH) else {
+        return Ok(None);
+    };
+    let s = v
+        .to_str()
+        .map_err(|_| ApiError::BadRequest("If-Match is not valid text".into()))?
+        .trim();
+    if s == "*" {
+        return Ok(None);
+    }
+    let s = s.trim_start_matches("W/").trim_matches('"');
+    s.parse::<i64>()
+        .ok()
+        .filter(|v| *v >= 0)
+        .map(Some)
+        .ok_or_else(|| ApiError::BadRequest("If-Match must be an ETag this API returned, like \"3\"".into()))
+}
+
+/// `Idempotency-Key`, if sent: 1–255 visible ASCII characters.
+pub(crate) fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(v) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    let s = v
+        .to_str()
+        .map_err(|_| ApiError::BadRequest("Idempotency-Key must be visible ASCII".into()))?;
+    if s.is_empty() || s.len() > 255 || !s.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ApiError::BadRequest(
+            "Idempotency-Key must be 1–255 visible ASCII characters".into(),
+        ));
+    }
+    Ok(Some(s.to_owned()))
+}
+
+/// A page size: 1–100, default 50.
+pub(crate) fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    match limit {
+        None => Ok(50),
+        Some(n) if (1..=100).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::field("limit", "must be between 1 and 100")),
+    }
+}
+
+pub(crate) fn position_token(raw: &str, field: &str) -> Result<Position, ApiError> {
+    raw.parse()
+        .map_err(|e: tgcrm_store::position::BadPositionToken| ApiError::field(field, e.to_string()))
+}
+
+/// Wait until the named projectors have passed `consistent_with`, if given.
+pub(crate) async fn wait_consistent(
+    state: &AppState,
+    projectors: &[&'static str],
+    consistent_with: Option<&str>,
+) -> Result<(), ApiError> {
+    let Some(token) = consistent_with else {
+        return Ok(());
+    };
+    let target = position_token(token, "consistent_with")?;
+    state
+        .consistency
+        .wait_for(state.store.db(), projectors, target, state.config.consistency_timeout)
+        .await
+        .map_err(|e| match e {
+            tgcrm_projections::consistency::WaitError::TimedOut => ApiError::Unavailable(
+                "the read model has not caught up with consistent_with yet; retry shortly".into(),
+            ),
+            tgcrm_projections::consistency::WaitError::Database(d) => d.into(),
+        })
+}
+
+/// Decide and store a ticket command for this caller.
+pub(crate) async fn run_command(
+    state: &AppState,
+    auth: &Auth,
+    id: &TicketId,
+    expected_version: Option<i64>,
+    command: TicketCommand,
+) -> Result<CommandOutcome, ApiError> {
+    let ctx = CommandContext {
+        workspace_id: auth.workspace.clone(),
+        metadata: auth.metadata(),
+        expected_version,
+    };
+    Ok(execute(&state.store, state.clock.as_ref(), id, &ctx, command).await?)
+}
+
+pub(crate) fn etag(version: i64) -> (HeaderName, HeaderValue) {
+    (
+        ETAG,
+        HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\"")),
+    )
+}
+
+pub(crate) fn with_position(res: &mut actix_web::HttpResponseBuilder, position: Option<Position>) {
+    if let Some(p) = position
+        && let Ok(v) = HeaderValue::from_str(&p.token())
+    {
+        res.insert_header((HeaderName::from_static(EVENT_POSITION), v));
+    }
+}
+
+/// The answer to a ticket command: the ticket, its ETag and the event position.
+pub(crate) fn ticket_answer(status: StatusCode, outcome: &CommandOutcome) -> HttpResponse {
+    let mut res = HttpResponse::build(status);
+    res.insert_header(etag(outcome.version));
+    with_position(&mut res, outcome.position);
+    res.json(TicketView::from_state(&outcome.ticket, outcome.version))
+}

@@ -1,0 +1,10 @@
+//! The tgcrm domain: aggregates, commands, events and the pure rules that decide
+//! between them. Nothing here touches a database, the network or the wall clock.
+
+pub mod clock;
+pub mod ids;
+pub mod ticket;
+pub mod values;
+
+pub use clock::{Clock, ManualClock};
+pub use ids::{AgentId, MessageId, TeamId, TicketId, WorkspaceId};

@@ -1,0 +1,35 @@
+//! The cqrs-es `Aggregate` face of the ticket: a thin wrapper around [`decide`]
+//! and [`Ticket::apply`], so the crate's test framework and repositories work
+//! with it.
+
+use chrono::{DateTime, Utc};
+
+use super::commands::TicketCommand;
+use super::decide::decide;
+use super::errors::TicketError;
+use super::events::TicketEvent;
+use super::state::Ticket;
+
+impl cqrs_es::Aggregate for Ticket {
+    const TYPE: &'static str = super::AGGREGATE_TYPE;
+    type Command = (TicketCommand, DateTime<Utc>);
+    type Event = TicketEvent;
+    type Error = TicketError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        (command, now): Self::Command,
+        _services: &Self::Services,
+        sink: &cqrs_es::event_sink::EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        for event in decide(self, command, now)? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        Ticket::apply(self, event);
+    }
+}

@@ -1,0 +1,108 @@
+//! The conversation of each ticket: its messages in order, with authors,
+//! visibility, attachments and edits.
+
+mod query;
+
+pub use query::{MessageRow, list};
+
+use async_trait::async_trait;
+use tgcrm_domain::ticket::{Author, TicketEvent};
+use tgcrm_store::{Backend, StoredEvent, Tx, args};
+
+use crate::projector::Projector;
+use crate::schema::ddl;
+
+pub const NAME: &str = "conversation";
+
+pub struct ConversationProjector;
+
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS rm_messages (
+        message_id   TEXT PRIMARY KEY,
+        ticket_id    TEXT NOT NULL,
+        workspace_id TEXT NOT NULL,
+        sequence     {int} NOT NULL,
+        author_kind  TEXT NOT NULL,
+        author_id    TEXT,
+        visibility   TEXT NOT NULL,
+        text         TEXT NOT NULL,
+        attachments  {json} NOT NULL,
+        created_at   {ts} NOT NULL,
+        edited_at    {ts},
+        edit_sequence {int}
+    )",
+    "CREATE INDEX IF NOT EXISTS rm_messages_by_ticket ON rm_messages (ticket_id, sequence)",
+];
+
+fn author_id(a: &Author) -> Option<String> {
+    match a {
+        Author::Customer => None,
+        Author::Agent { agent_id } => Some(agent_id.to_string()),
+        Author::Staff { token_id } => Some(token_id.clone()),
+        Author::System { name } => Some(name.clone()),
+    }
+}
+
+#[async_trait]
+impl Projector for ConversationProjector {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn version(&self) -> i64 {
+        1
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["rm_messages"]
+    }
+
+    fn schema(&self, backend: Backend) -> Vec<String> {
+        SCHEMA.iter().map(|s| ddl(backend, s)).collect()
+    }
+
+    async fn apply(&self, tx: &mut Tx, stored: &StoredEvent) -> anyhow::Result<()> {
+        let Some(event) = stored.ticket_event() else {
+            return Ok(());
+        };
+        match event? {
+            TicketEvent::MessageAdded {
+                message_id,
+                author,
+                visibility,
+                text,
+                attachments,
+                at,
+            } => {
+                tx.execute(
+                    "INSERT INTO rm_messages (message_id, ticket_id, workspace_id, sequence, author_kind, author_id, \
+                     visibility, text, attachments, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                     ON CONFLICT (message_id) DO NOTHING",
+                    args![
+                        message_id.to_string(),
+                        stored.aggregate_id.as_str(),
+                        stored.workspace_id.as_str(),
+                        stored.sequence,
+                        author.kind(),
+                        author_id(&author),
+                        visibility.as_str(),
+                        text,
+                        serde_json::to_value(&attachments)?,
+                        at,
+                    ],
+                )
+                .await?;
+            }
+            TicketEvent::MessageEdited { message_id, text, at, .. } => {
+                tx.execute(
+                    "UPDATE rm_messages SET text = $2, edited_at = $3, edit_sequence = $4 \
+                     WHERE message_id = $1 AND (edit_sequence IS NULL OR edit_sequence < $4)",
+                    args![message_id.to_string(), text, at, stored.sequence],
+                )
+                .await?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,26 @@
+//! Read models. Each projector tails the ordered global log with its own
+//! checkpoint and writes plain SQL tables shaped for the queries that read
+//! them; its table writes and its checkpoint commit in one transaction.
+
+pub mod consistency;
+pub mod conversation;
+pub mod cursor;
+pub mod lock;
+pub mod projector;
+pub mod rebuild;
+pub mod runner;
+pub mod schema;
+pub mod ticket_list;
+
+pub use consistency::Consistency;
+pub use projector::Projector;
+
+use std::sync::Arc;
+
+/// Every projector of the system, in the order they are started.
+pub fn all() -> Vec<Arc<dyn Projector>> {
+    vec![
+        Arc::new(ticket_list::TicketListProjector),
+        Arc::new(conversation::ConversationProjector),
+    ]
+}

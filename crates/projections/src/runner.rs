@@ -1,0 +1,144 @@
+//! Running a projector: become its one runner, bring its tables to its version,
+//! then apply the log in batches (one transaction per batch, checkpoint
+//! included), sleeping until woken or until the poll interval passes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tgcrm_domain::Clock;
+use tgcrm_store::checkpoints;
+use tgcrm_store::reader::{EventFilter, read_after};
+use tgcrm_store::shutdown::Stop;
+use tgcrm_store::{Db, EventStore, Position};
+
+use crate::consistency::Consistency;
+use crate::lock;
+use crate::projector::Projector;
+
+#[derive(Debug, Clone, Copy)]
+pub struct RunnerConfig {
+    pub batch_size: i64,
+    /// Poll even without a wake-up (the wake-up is only a hint).
+    pub poll_interval: Duration,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 500,
+            poll_interval: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Make the projector's tables match its version. Returns where to resume:
+/// its checkpoint, or the start when it was (re)built.
+pub async fn prepare(db: &Db, projector: &dyn Projector, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<Position> {
+    let current = checkpoints::load(db, projector.name()).await?;
+    let mut tx = db.begin().await?;
+    let resume = match current {
+        Some(c) if c.version == projector.version() => c.position,
+        _ => {
+            for table in projector.tables() {
+                tx.execute(&format!("DROP TABLE IF EXISTS {table}"), vec![]).await?;
+            }
+            checkpoints::save_in(&mut tx, projector.name(), projector.version(), Position::START, now).await?;
+            Position::START
+        }
+    };
+    for stmt in projector.schema(db.backend()) {
+        tx.execute(&stmt, vec![]).await?;
+    }
+    tx.commit().await?;
+    Ok(resume)
+}
+
+/// Apply one batch after `from`. `None` when there was nothing to read.
+pub async fn apply_batch(
+    db: &Db,
+    projector: &dyn Projector,
+    from: Position,
+    batch_size: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Option<(Position, usize)>> {
+    let events = read_after(db, from, batch_size, &EventFilter::default()).await?;
+    let Some(last) = events.last().map(|e| e.position) else {
+        return Ok(None);
+    };
+    let mut tx = db.begin().await?;
+    for e in &events {
+        projector.apply(&mut tx, e).await.map_err(|err| {
+            err.context(format!("projector {} failed on event at {}", projector.name(), e.position))
+        })?;
+    }
+    checkpoints::save_in(&mut tx, projector.name(), projector.version(), last, now).await?;
+    tx.commit().await?;
+    Ok(Some((last, events.len())))
+}
+
+/// Run until `stop`. Errors are logged and retried after a pause; the
+/// checkpoint guarantees nothing is applied twice.
+pub async fn run(
+    store: EventStore,
+    projector: Arc<dyn Projector>,
+    consistency: Consistency,
+    clock: Arc<dyn Clock>,
+    config: RunnerConfig,
+    stop: Stop,
+) {
+    let name = projector.name();
+    let db = store.db().clone();
+    let mut wake = store.subscribe();
+    'leadership: loop {
+        let _lock = loop {
+            match lock::try_acquire(&db, name).await {
+                Ok(Some(l)) => break l,
+                Ok(None) => tracing::debug!(projector = name, "another process runs this projector; standing by"),
+                Err(e) => tracing::warn!(projector = name, error = %e, "could not take the projector lock"),
+            }
+            if stop.sleep_or_stop(Duration::from_secs(2)).await {
+                return;
+            }
+        };
+        let mut position = loop {
+            match prepare(&db, projector.as_ref(), clock.now()).await {
+                Ok(p) => break p,
+                Err(e) => {
+                    tracing::error!(projector = name, error = ?e, "preparing projector tables failed");
+                    if stop.sleep_or_stop(Duration::from_secs(2)).await {
+                        return;
+                    }
+                }
+            }
+        };
+        tracing::info!(projector = name, from = %position, "projector running");
+        consistency.publish(name, position);
+        loop {
+            if stop.is_stopped() {
+                return;
+            }
+            match apply_batch(&db, projector.as_ref(), position, config.batch_size, clock.now()).await {
+                Ok(Some((last, _n))) => {
+                    position = last;
+                    consistency.publish(name, position);
+                }
+                Ok(None) => {
+                    wake.borrow_and_update();
+                    tokio::select! {
+                        _ = stop.stopped() => return,
+                        _ = wake.changed() => {}
+                        _ = tokio::time::sleep(config.poll_interval) => {}
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(projector = name, error = ?e, "projector batch failed; retrying");
+                    if stop.sleep_or_stop(Duration::from_secs(1)).await {
+                        return;
+                    }
+                    // The lock's connection may be gone with the database: start over.
+                    continue 'leadership;
+                }
+            }
+        }
+    }
+}

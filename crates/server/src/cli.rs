@@ -1,0 +1,71 @@
+//! The command line: `crm serve | migrate | replay | token create | events export`.
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "crm", version, about = "tgcrm: an event-sourced support desk for Telegram teams")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the API and the projectors. SQLite in ./crm.db unless DATABASE_URL is set; listens on CRM_BIND (default 127.0.0.1:8080).
+    Serve,
+    /// Create or update the database schema, then exit.
+    Migrate,
+    /// Rebuild read models from the start of the log (all of them, or one).
+    Replay {
+        /// The projection to rebuild (ticket_list, conversation); all when absent.
+        #[arg(long)]
+        projection: Option<String>,
+    },
+    /// API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// The event log.
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once (only its hash is stored).
+    Create {
+        /// Workspace name (a-z, 0-9, '-', '_'); created implicitly.
+        #[arg(long)]
+        workspace: String,
+        /// admin, agent, bot, analyst or auditor.
+        #[arg(long)]
+        role: String,
+        /// Bind the token to an agent id (agent role): replies are authored by that agent.
+        #[arg(long)]
+        agent: Option<String>,
+        /// A label to recognise the token by.
+        #[arg(long)]
+        label: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Ndjson,
+    Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Write every event with its metadata to stdout, in global order.
+    Export {
+        #[arg(long, value_enum, default_value = "ndjson")]
+        format: ExportFormat,
+        /// Start after this position token.
+        #[arg(long)]
+        after: Option<String>,
+    },
+}

@@ -1,0 +1,157 @@
+//! What each subcommand does.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use tgcrm_domain::{AgentId, Clock, WorkspaceId};
+use tgcrm_store::reader::{EventFilter, read_after};
+use tgcrm_store::tokens::{self, Role};
+use tgcrm_store::{Position, SystemClock};
+
+use crate::cli::{Cli, Command, EventsCommand, ExportFormat, TokenCommand};
+use crate::config::Settings;
+use crate::startup::{Application, connect_and_migrate};
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::from_env();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    match cli.command {
+        Command::Serve => {
+            tracing::info!(database = %settings.database_display(), bind = %settings.bind, "starting");
+            let app = Application::build(settings, clock).await?;
+            app.run_until_stopped().await
+        }
+        Command::Migrate => {
+            connect_and_migrate(&settings).await?;
+            eprintln!("database is up to date ({})", settings.database_display());
+            Ok(())
+        }
+        Command::Replay { projection } => replay(&settings, clock.as_ref(), projection.as_deref()).await,
+        Command::Token {
+            command: TokenCommand::Create {
+                workspace,
+                role,
+                agent,
+                label,
+            },
+        } => {
+            let workspace = WorkspaceId::parse(&workspace).map_err(|e| anyhow::anyhow!("--workspace {}", e.reason))?;
+            let role: Role = role.parse().map_err(|e: String| anyhow::anyhow!("--role: {e}"))?;
+            let agent = match agent {
+                Some(a) => Some(
+                    a.parse::<AgentId>()
+                        .map_err(|_| anyhow::anyhow!("--agent must be a UUID"))?
+                        .to_string(),
+                ),
+                None => None,
+            };
+            let db = connect_and_migrate(&settings).await?;
+            let (record, secret) = tokens::create(
+                &db,
+                workspace.as_str(),
+                role,
+                agent.as_deref(),
+                label.as_deref(),
+                clock.now(),
+            )
+            .await?;
+            eprintln!(
+                "created token {} (workspace {}, role {}); it is shown only once:",
+                record.id, record.workspace_id, record.role
+            );
+            println!("{}", secret.expose());
+            db.close().await;
+            Ok(())
+        }
+        Command::Events {
+            command: EventsCommand::Export { format, after },
+        } => export(&settings, format, after.as_deref()).await,
+    }
+}
+
+async fn replay(settings: &Settings, clock: &dyn Clock, only: Option<&str>) -> anyhow::Result<()> {
+    let db = connect_and_migrate(settings).await?;
+    let projectors: Vec<_> = tgcrm_projections::all()
+        .into_iter()
+        .filter(|p| only.is_none_or(|n| n == p.name()))
+        .collect();
+    if projectors.is_empty() {
+        let names: Vec<_> = tgcrm_projections::all().iter().map(|p| p.name()).collect();
+        bail!("no projection named {:?}; known: {}", only.unwrap_or(""), names.join(", "));
+    }
+    for p in projectors {
+        let report = tgcrm_projections::rebuild::rebuild(&db, p.as_ref(), clock, true).await?;
+        eprintln!(
+            "{}: {} events in {:.2}s ({:.0} events/s)",
+            report.projector,
+            report.events,
+            report.seconds,
+            report.events_per_second()
+        );
+    }
+    db.close().await;
+    Ok(())
+}
+
+async fn export(settings: &Settings, format: ExportFormat, after: Option<&str>) -> anyhow::Result<()> {
+    let db = connect_and_migrate(settings).await?;
+    let mut position = match after {
+        Some(a) => a.parse::<Position>().map_err(|e| anyhow::anyhow!("--after: {e}"))?,
+        None => Position::START,
+    };
+    let stdout = std::io::stdout();
+    let mut ndjson = None;
+    let mut csv_out = None;
+    match format {
+        ExportFormat::Ndjson => ndjson = Some(std::io::BufWriter::new(stdout.lock())),
+        ExportFormat::Csv => {
+            let mut w = csv::Writer::from_writer(stdout.lock());
+            w.write_record([
+                "position", "event_id", "aggregate_type", "aggregate_id", "sequence", "event_type", "event_version",
+                "workspace_id", "actor", "source", "correlation_id", "causation_id", "request_id", "occurred_at",
+                "recorded_at", "payload",
+            ])?;
+            csv_out = Some(w);
+        }
+    }
+    loop {
+        let batch = read_after(&db, position, 5_000, &EventFilter::default()).await?;
+        let Some(last) = batch.last() else { break };
+        position = last.position;
+        for e in batch {
+            if let Some(out) = ndjson.as_mut() {
+                serde_json::to_writer(&mut *out, &e).context("writing")?;
+                out.write_all(b"\n")?;
+            }
+            if let Some(w) = csv_out.as_mut() {
+                w.write_record([
+                    e.position.token(),
+                    e.event_id,
+                    e.aggregate_type,
+                    e.aggregate_id,
+                    e.sequence.to_string(),
+                    e.event_type,
+                    e.event_version,
+                    e.workspace_id,
+                    e.actor,
+                    e.source,
+                    e.correlation_id.unwrap_or_default(),
+                    e.causation_id.unwrap_or_default(),
+                    e.request_id.unwrap_or_default(),
+                    e.occurred_at.to_rfc3339(),
+                    e.recorded_at.to_rfc3339(),
+                    e.payload.to_string(),
+                ])?;
+            }
+        }
+    }
+    if let Some(mut out) = ndjson {
+        out.flush()?;
+    }
+    if let Some(mut w) = csv_out {
+        w.flush()?;
+    }
+    db.close().await;
+    Ok(())
+}

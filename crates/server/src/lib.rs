@@ -1,0 +1,8 @@
+//! The `crm` binary's library: configuration, telemetry, wiring of the API,
+//! projectors and background tasks, and the CLI subcommands.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod startup;
+pub mod telemetry;

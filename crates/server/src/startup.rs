@@ -1,0 +1,124 @@
+//! Building and running the application: the HTTP API, the projectors and the
+//! log listener side by side under one shutdown signal.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use tgcrm_api::{ApiConfig, AppState};
+use tgcrm_domain::Clock;
+use tgcrm_projections::Consistency;
+use tgcrm_projections::runner::{self, RunnerConfig};
+use tgcrm_store::shutdown::{StopHandle, stop_signal};
+use tgcrm_store::{Db, EventStore};
+
+use crate::config::Settings;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    stop: StopHandle,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    store: EventStore,
+}
+
+/// Connect to the database named by the settings and bring its schema up to date.
+pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<Db> {
+    let db = Db::connect(settings.database_url())
+        .await
+        .with_context(|| format!("connecting to {}", settings.database_display()))?;
+    db.migrate().await.context("applying migrations")?;
+    Ok(db)
+}
+
+impl Application {
+    /// Connect, migrate, start projectors and bind the HTTP listener (port 0 picks a free port).
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let db = connect_and_migrate(&settings).await?;
+        let listener =
+            TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
+        Self::build_with(db, listener, clock, ApiConfig::default(), RunnerConfig::default()).await
+    }
+
+    pub async fn build_with(
+        db: Db,
+        listener: TcpListener,
+        clock: Arc<dyn Clock>,
+        api_config: ApiConfig,
+        runner_config: RunnerConfig,
+    ) -> anyhow::Result<Self> {
+        let store = EventStore::new(db);
+        let consistency = Consistency::default();
+        let (stop, stopped) = stop_signal();
+        let mut tasks = Vec::new();
+        if let Some(t) = store.spawn_listener(stopped.clone()) {
+            tasks.push(t);
+        }
+        for projector in tgcrm_projections::all() {
+            tasks.push(tokio::spawn(runner::run(
+                store.clone(),
+                projector,
+                consistency.clone(),
+                clock.clone(),
+                runner_config,
+                stopped.clone(),
+            )));
+        }
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            store: store.clone(),
+            clock,
+            consistency,
+            config: api_config.clone(),
+        });
+        let body_limit = api_config.max_body_bytes;
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(tgcrm_api::request_meta::middleware))
+                .app_data(state.clone())
+                .configure(tgcrm_api::configure)
+                .app_data(tgcrm_api::extract::json_config(body_limit))
+                .default_service(web::to(not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(10)
+        .run();
+        tracing::info!(port, "listening");
+        Ok(Self {
+            port,
+            server,
+            stop,
+            tasks,
+            store,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle that stops the HTTP server (graceful).
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serve until SIGINT/SIGTERM (or the handle stops it), then stop the background tasks.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let result = self.server.await;
+        self.stop.stop();
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        self.store.db().close().await;
+        tracing::info!("stopped");
+        result.context("HTTP server failed")
+    }
+}
+
+async fn not_found() -> actix_web::HttpResponse {
+    use actix_web::ResponseError;
+    tgcrm_api::ApiError::NotFound("no such route".into()).error_response()
+}

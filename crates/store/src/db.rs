@@ -1,0 +1,269 @@
+//! The one seam between the two databases. Postgres is the system of record for
+//! real deployments; SQLite is the zero-setup default. Queries are written once
+//! with `$1`-style placeholders (both drivers accept them) and portable types
+//! (ids as text, timestamps as UTC); where the dialects really differ, callers
+//! ask [`Db::backend`] and choose.
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions, PgRow};
+use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{Arguments, FromRow};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use sqlx::Error as SqlError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// A connection pool to either database.
+#[derive(Debug, Clone)]
+pub enum Db {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// One bind parameter. Both drivers encode each variant natively.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Text(String),
+    OptText(Option<String>),
+    I64(i64),
+    OptI64(Option<i64>),
+    Bool(bool),
+    Time(DateTime<Utc>),
+    OptTime(Option<DateTime<Utc>>),
+    Json(serde_json::Value),
+}
+
+macro_rules! arg_from {
+    ($t:ty, $v:ident) => {
+        impl From<$t> for Arg {
+            fn from(x: $t) -> Self {
+                Arg::$v(x)
+            }
+        }
+    };
+}
+arg_from!(String, Text);
+arg_from!(Option<String>, OptText);
+arg_from!(i64, I64);
+arg_from!(Option<i64>, OptI64);
+arg_from!(bool, Bool);
+arg_from!(DateTime<Utc>, Time);
+arg_from!(Option<DateTime<Utc>>, OptTime);
+arg_from!(serde_json::Value, Json);
+
+impl From<&str> for Arg {
+    fn from(x: &str) -> Self {
+        Arg::Text(x.to_owned())
+    }
+}
+
+impl From<Option<&str>> for Arg {
+    fn from(x: Option<&str>) -> Self {
+        Arg::OptText(x.map(str::to_owned))
+    }
+}
+
+/// Build a `Vec<Arg>` from values that convert into [`Arg`].
+#[macro_export]
+macro_rules! args {
+    () => { Vec::<$crate::db::Arg>::new() };
+    ($($x:expr),+ $(,)?) => { vec![$($crate::db::Arg::from($x)),+] };
+}
+
+fn pg_args(args: Vec<Arg>) -> Result<PgArguments, SqlError> {
+    let mut out = PgArguments::default();
+    for a in args {
+        let r = match a {
+            Arg::Text(v) => out.add(v),
+            Arg::OptText(v) => out.add(v),
+            Arg::I64(v) => out.add(v),
+            Arg::OptI64(v) => out.add(v),
+            Arg::Bool(v) => out.add(v),
+            Arg::Time(v) => out.add(v),
+            Arg::OptTime(v) => out.add(v),
+            Arg::Json(v) => out.add(v),
+        };
+        r.map_err(SqlError::Encode)?;
+    }
+    Ok(out)
+}
+
+fn sqlite_args(args: Vec<Arg>) -> Result<SqliteArguments<'static>, SqlError> {
+    let mut out = SqliteArguments::default();
+    for a in args {
+        let r = match a {
+            Arg::Text(v) => out.add(v),
+            Arg::OptText(v) => out.add(v),
+            Arg::I64(v) => out.add(v),
+            Arg::OptI64(v) => out.add(v),
+            Arg::Bool(v) => out.add(v),
+            Arg::Time(v) => out.add(v),
+            Arg::OptTime(v) => out.add(v),
+            // SQLite keeps JSON as text.
+            Arg::Json(v) => out.add(v.to_string()),
+        };
+        r.map_err(SqlError::Encode)?;
+    }
+    Ok(out)
+}
+
+/// Rows decodable from both databases.
+pub trait AnyRow: for<'r> FromRow<'r, PgRow> + for<'r> FromRow<'r, SqliteRow> + Send + Unpin {}
+impl<T> AnyRow for T where T: for<'r> FromRow<'r, PgRow> + for<'r> FromRow<'r, SqliteRow> + Send + Unpin {}
+
+impl Db {
+    /// Connect to `postgres://…` or `sqlite:…` (a path; created if missing).
+    pub async fn connect(url: &str) -> Result<Self, SqlError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect(url)
+                .await?;
+            Ok(Self::Postgres(pool))
+        } else {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            // One connection: SQLite has one writer anyway, and with a single
+            // connection the rowid order of the log is its commit order.
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(opts)
+                .await?;
+            Ok(Self::Sqlite(pool))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Postgres(_) => Backend::Postgres,
+            Self::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    pub fn pg(&self) -> Option<&PgPool> {
+        match self {
+            Self::Postgres(p) => Some(p),
+            Self::Sqlite(_) => None,
+        }
+    }
+
+    pub async fn execute(&self, sql: &str, args: Vec<Arg>) -> Result<u64, SqlError> {
+        match self {
+            Self::Postgres(p) => Ok(sqlx::query_with(sql, pg_args(args)?).execute(p).await?.rows_affected()),
+            Self::Sqlite(p) => Ok(sqlx::query_with(sql, sqlite_args(args)?).execute(p).await?.rows_affected()),
+        }
+    }
+
+    pub async fn fetch_all<T: AnyRow>(&self, sql: &str, args: Vec<Arg>) -> Result<Vec<T>, SqlError> {
+        match self {
+            Self::Postgres(p) => sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?).fetch_all(p).await,
+            Self::Sqlite(p) => sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?).fetch_all(p).await,
+        }
+    }
+
+    pub async fn fetch_optional<T: AnyRow>(&self, sql: &str, args: Vec<Arg>) -> Result<Option<T>, SqlError> {
+        match self {
+            Self::Postgres(p) => sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?).fetch_optional(p).await,
+            Self::Sqlite(p) => sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?).fetch_optional(p).await,
+        }
+    }
+
+    pub async fn fetch_one<T: AnyRow>(&self, sql: &str, args: Vec<Arg>) -> Result<T, SqlError> {
+        match self {
+            Self::Postgres(p) => sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?).fetch_one(p).await,
+            Self::Sqlite(p) => sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?).fetch_one(p).await,
+        }
+    }
+
+    pub async fn begin(&self) -> Result<Tx, SqlError> {
+        match self {
+            Self::Postgres(p) => Ok(Tx::Postgres(p.begin().await?)),
+            Self::Sqlite(p) => Ok(Tx::Sqlite(p.begin().await?)),
+        }
+    }
+
+    /// Apply the migrations of this backend.
+    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        match self {
+            Self::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await,
+            Self::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await,
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Self::Postgres(p) => p.close().await,
+            Self::Sqlite(p) => p.close().await,
+        }
+    }
+}
+
+/// A transaction on either database. Dropped without `commit`, it rolls back.
+pub enum Tx {
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+}
+
+impl Tx {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Postgres(_) => Backend::Postgres,
+            Self::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    pub async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, SqlError> {
+        match self {
+            Self::Postgres(t) => Ok(sqlx::query_with(sql, pg_args(args)?).execute(&mut **t).await?.rows_affected()),
+            Self::Sqlite(t) => Ok(sqlx::query_with(sql, sqlite_args(args)?).execute(&mut **t).await?.rows_affected()),
+        }
+    }
+
+    pub async fn fetch_all<T: AnyRow>(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<T>, SqlError> {
+        match self {
+            Self::Postgres(t) => sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?).fetch_all(&mut **t).await,
+            Self::Sqlite(t) => sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?).fetch_all(&mut **t).await,
+        }
+    }
+
+    pub async fn fetch_optional<T: AnyRow>(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<T>, SqlError> {
+        match self {
+            Self::Postgres(t) => sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?).fetch_optional(&mut **t).await,
+            Self::Sqlite(t) => sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?).fetch_optional(&mut **t).await,
+        }
+    }
+
+    pub async fn fetch_one<T: AnyRow>(&mut self, sql: &str, args: Vec<Arg>) -> Result<T, SqlError> {
+        match self {
+            Self::Postgres(t) => sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?).fetch_one(&mut **t).await,
+            Self::Sqlite(t) => sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?).fetch_one(&mut **t).await,
+        }
+    }
+
+    pub async fn commit(self) -> Result<(), SqlError> {
+        match self {
+            Self::Postgres(t) => t.commit().await,
+            Self::Sqlite(t) => t.commit().await,
+        }
+    }
+}
+
+/// Is this error a unique-key violation (another writer got there first)?
+pub fn is_unique_violation(e: &SqlError) -> bool {
+    match e {
+        SqlError::Database(d) => d.is_unique_violation(),
+        _ => false,
+    }
+}

@@ -1,0 +1,170 @@
+//! An event as stored in the log, with its position and metadata.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::position::Position;
+
+/// Where a command came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Api,
+    Telegram,
+    System,
+    Cli,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Api => "api",
+            Self::Telegram => "telegram",
+            Self::System => "system",
+            Self::Cli => "cli",
+        }
+    }
+}
+
+/// Who did it and why: stored on every event, read by auditors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// A token id, `agent:<id>`, `customer:<telegram id>` or `system:<reactor>`.
+    pub actor: String,
+    pub source: Source,
+    pub correlation_id: Option<String>,
+    pub causation_id: Option<String>,
+    pub request_id: Option<String>,
+}
+
+impl Metadata {
+    pub fn new(actor: impl Into<String>, source: Source) -> Self {
+        Self {
+            actor: actor.into(),
+            source,
+            correlation_id: None,
+            causation_id: None,
+            request_id: None,
+        }
+    }
+
+    /// The cqrs-es view of the metadata (a string map), kept in the `metadata` column.
+    pub fn to_json(&self, workspace_id: &str) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        m.insert("actor".into(), self.actor.clone().into());
+        m.insert("source".into(), self.source.as_str().into());
+        m.insert("workspace_id".into(), workspace_id.into());
+        for (k, v) in [
+            ("correlation_id", &self.correlation_id),
+            ("causation_id", &self.causation_id),
+            ("request_id", &self.request_id),
+        ] {
+            if let Some(v) = v {
+                m.insert(k.into(), v.clone().into());
+            }
+        }
+        serde_json::Value::Object(m)
+    }
+}
+
+/// A row of the log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredEvent {
+    pub position: Position,
+    pub event_id: String,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: serde_json::Value,
+    pub workspace_id: String,
+    pub actor: String,
+    pub source: String,
+    pub correlation_id: Option<String>,
+    pub causation_id: Option<String>,
+    pub request_id: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// The columns of [`StoredEvent`] as both databases return them.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct EventRow {
+    pub transaction_id: i64,
+    pub position: i64,
+    pub event_id: String,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: serde_json::Value,
+    pub workspace_id: String,
+    pub actor: String,
+    pub source: String,
+    pub correlation_id: Option<String>,
+    pub causation_id: Option<String>,
+    pub request_id: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl From<EventRow> for StoredEvent {
+    fn from(r: EventRow) -> Self {
+        Self {
+            position: Position::new(r.transaction_id, r.position),
+            event_id: r.event_id,
+            aggregate_type: r.aggregate_type,
+            aggregate_id: r.aggregate_id,
+            sequence: r.sequence,
+            event_type: r.event_type,
+            event_version: r.event_version,
+            payload: r.payload,
+            workspace_id: r.workspace_id,
+            actor: r.actor,
+            source: r.source,
+            correlation_id: r.correlation_id,
+            causation_id: r.causation_id,
+            request_id: r.request_id,
+            occurred_at: r.occurred_at,
+            recorded_at: r.recorded_at,
+        }
+    }
+}
+
+/// The select list for [`EventRow`], per backend.
+pub(crate) fn event_columns(backend: crate::db::Backend) -> &'static str {
+    match backend {
+        crate::db::Backend::Postgres => {
+            "transaction_id::text::bigint AS transaction_id, position, event_id, aggregate_type, aggregate_id, \
+             sequence, event_type, event_version, payload, workspace_id, actor, source, correlation_id, \
+             causation_id, request_id, occurred_at, recorded_at"
+        }
+        crate::db::Backend::Sqlite => {
+            "0 AS transaction_id, position, event_id, aggregate_type, aggregate_id, \
+             sequence, event_type, event_version, payload, workspace_id, actor, source, correlation_id, \
+             causation_id, request_id, occurred_at, recorded_at"
+        }
+    }
+}
+
+impl StoredEvent {
+    /// The domain event, upcast to the current version, if this is a ticket event.
+    pub fn ticket_event(&self) -> Option<Result<tgcrm_domain::ticket::TicketEvent, serde_json::Error>> {
+        if self.aggregate_type != tgcrm_domain::ticket::AGGREGATE_TYPE {
+            return None;
+        }
+        let serialized = cqrs_es::persist::SerializedEvent::new(
+            self.aggregate_id.clone(),
+            usize::try_from(self.sequence).unwrap_or(0),
+            self.aggregate_type.clone(),
+            self.event_type.clone(),
+            self.event_version.clone(),
+            self.payload.clone(),
+            serde_json::Value::Null,
+        );
+        let upcast = crate::upcast::upcast(serialized, crate::upcast::ticket());
+        Some(serde_json::from_value(upcast.payload))
+    }
+}

@@ -1,0 +1,25 @@
+//! The event log and everything that reads or writes it directly: migrations for
+//! Postgres and SQLite, appends with optimistic concurrency, aggregate loading
+//! (snapshots, upcasting), the ordered global reader, checkpoints, wake-ups,
+//! API token storage, and the ticket command handler.
+
+pub mod append;
+pub mod checkpoints;
+pub mod clock;
+pub mod db;
+pub mod event;
+pub mod health;
+pub mod load;
+pub mod notify;
+pub mod position;
+pub mod reader;
+pub mod shutdown;
+pub mod tickets;
+pub mod tokens;
+pub mod upcast;
+
+pub use clock::SystemClock;
+pub use db::{Arg, Backend, Db, SqlError, Tx};
+pub use event::{Metadata, Source, StoredEvent};
+pub use notify::EventStore;
+pub use position::Position;

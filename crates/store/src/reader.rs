@@ -1,0 +1,122 @@
+//! The ordered global reader: hands out events in the one order every
+//! projector and reactor sees, and never skips one.
+//!
+//! On Postgres a position is drawn before its transaction commits, so a reader
+//! that only asks for `position > last` would skip an event whose transaction
+//! commits after a later one. This reader orders by (committing transaction,
+//! position) and hands out only events of transactions older than the oldest
+//! transaction still running (`pg_snapshot_xmin(pg_current_snapshot())`): every
+//! such transaction has ended, so nothing can later appear before the
+//! checkpoint. On SQLite the single writer makes rowid order commit order.
+
+use crate::db::{Arg, Backend, Db, SqlError};
+use crate::event::{EventRow, StoredEvent, event_columns};
+use crate::position::Position;
+
+/// Which events to read. Empty fields match everything.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub workspace_id: Option<String>,
+    pub event_types: Vec<String>,
+    pub aggregate_type: Option<String>,
+    pub aggregate_id: Option<String>,
+}
+
+/// Up to `limit` events after `after`, in global order.
+pub async fn read_after(db: &Db, after: Position, limit: i64, filter: &EventFilter) -> Result<Vec<StoredEvent>, SqlError> {
+    let backend = db.backend();
+    let mut args: Vec<Arg> = Vec::new();
+    let mut sql = format!("SELECT {} FROM events WHERE ", event_columns(backend));
+    match backend {
+        Backend::Postgres => {
+            args.push(after.transaction_id.into());
+            args.push(after.position.into());
+            sql.push_str(
+                "(transaction_id, position) > (($1::bigint)::text::xid8, $2) \
+                 AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())",
+            );
+        }
+        Backend::Sqlite => {
+            args.push(after.position.into());
+            sql.push_str("position > $1");
+        }
+    }
+    if let Some(ws) = &filter.workspace_id {
+        args.push(ws.clone().into());
+        sql.push_str(&format!(" AND workspace_id = ${}", args.len()));
+    }
+    if let Some(t) = &filter.aggregate_type {
+        args.push(t.clone().into());
+        sql.push_str(&format!(" AND aggregate_type = ${}", args.len()));
+    }
+    if let Some(id) = &filter.aggregate_id {
+        args.push(id.clone().into());
+        sql.push_str(&format!(" AND aggregate_id = ${}", args.len()));
+    }
+    if !filter.event_types.is_empty() {
+        let mut placeholders = Vec::new();
+        for t in &filter.event_types {
+            args.push(t.clone().into());
+            placeholders.push(format!("${}", args.len()));
+        }
+        sql.push_str(&format!(" AND event_type IN ({})", placeholders.join(", ")));
+    }
+    args.push(limit.into());
+    match backend {
+        Backend::Postgres => sql.push_str(&format!(" ORDER BY transaction_id, position LIMIT ${}", args.len())),
+        Backend::Sqlite => sql.push_str(&format!(" ORDER BY position LIMIT ${}", args.len())),
+    }
+    let rows: Vec<EventRow> = db.fetch_all(&sql, args).await?;
+    Ok(rows.into_iter().map(StoredEvent::from).collect())
+}
+
+/// One aggregate's stream in sequence order (for `GET /v1/tickets/{id}/events`).
+/// Events of transactions still running are not visible yet either way.
+pub async fn read_stream(
+    db: &Db,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    after_sequence: i64,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, SqlError> {
+    let sql = format!(
+        "SELECT {} FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 \
+         ORDER BY sequence LIMIT $4",
+        event_columns(db.backend())
+    );
+    let rows: Vec<EventRow> = db
+        .fetch_all(&sql, crate::args![aggregate_type, aggregate_id, after_sequence, limit])
+        .await?;
+    Ok(rows.into_iter().map(StoredEvent::from).collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct HeadRow {
+    transaction_id: i64,
+    position: i64,
+}
+
+/// The position of the newest event of a stream, if any.
+pub async fn stream_head(db: &Db, aggregate_type: &str, aggregate_id: &str) -> Result<Option<Position>, SqlError> {
+    let tx = match db.backend() {
+        Backend::Postgres => "transaction_id::text::bigint",
+        Backend::Sqlite => "0",
+    };
+    let sql = format!(
+        "SELECT {tx} AS transaction_id, position FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 \
+         ORDER BY sequence DESC LIMIT 1"
+    );
+    let row: Option<HeadRow> = db.fetch_optional(&sql, crate::args![aggregate_type, aggregate_id]).await?;
+    Ok(row.map(|r| Position::new(r.transaction_id, r.position)))
+}
+
+#[derive(sqlx::FromRow)]
+struct CountRow {
+    n: i64,
+}
+
+/// How many events the log holds (for progress bars).
+pub async fn count_events(db: &Db) -> Result<i64, SqlError> {
+    let row: CountRow = db.fetch_one("SELECT COUNT(*) AS n FROM events", vec![]).await?;
+    Ok(row.n)
+}
