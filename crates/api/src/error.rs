@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use tgcrm_domain::ticket::TicketError;
 use tgcrm_domain::values::ValueError;
-use tgcrm_store::tickets::CommandError;
+use tgcrm_store::commands::CommandError;
 use utoipa::ToSchema;
 
 /// A field that failed validation.
@@ -185,15 +185,15 @@ impl From<TicketError> for ApiError {
     }
 }
 
-impl From<CommandError> for ApiError {
-    fn from(e: CommandError) -> Self {
+impl<E: tgcrm_domain::Refusal + Into<ApiError>> From<CommandError<E>> for ApiError {
+    fn from(e: CommandError<E>) -> Self {
         match e {
             CommandError::Refused(r) => r.into(),
-            CommandError::NotFound => Self::NotFound("ticket not found".into()),
+            CommandError::NotFound => Self::NotFound("not found".into()),
             CommandError::VersionMismatch { expected, current } => Self::PreconditionFailed { expected, current },
             CommandError::Contended => Self::Conflict {
                 slug: "contended",
-                detail: "the ticket kept changing under this request; try again".into(),
+                detail: "the resource kept changing under this request; try again".into(),
             },
             CommandError::Load(l) => l.into(),
             CommandError::Append(e) => e.into(),

@@ -30,4 +30,6 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub consistency: Consistency,
     pub config: ApiConfig,
+    /// Fires when the server is shutting down: long-lived responses end.
+    pub shutdown: tgcrm_store::shutdown::Stop,
 }

@@ -2,9 +2,11 @@
 //! between them. Nothing here touches a database, the network or the wall clock.
 
 pub mod clock;
+pub mod decider;
 pub mod ids;
 pub mod ticket;
 pub mod values;
 
 pub use clock::{Clock, ManualClock};
+pub use decider::{Decider, DomainFact, Refusal};
 pub use ids::{AgentId, MessageId, TeamId, TicketId, WorkspaceId};

@@ -73,6 +73,7 @@ impl Application {
             clock,
             consistency,
             config: api_config.clone(),
+            shutdown: stopped.clone(),
         });
         let body_limit = api_config.max_body_bytes;
         let server = HttpServer::new(move || {
@@ -84,6 +85,7 @@ impl Application {
                 .default_service(web::to(not_found))
         })
         .listen(listener)?
+        .disable_signals()
         .shutdown_timeout(10)
         .run();
         tracing::info!(port, "listening");
@@ -107,8 +109,19 @@ impl Application {
 
     /// Serve until SIGINT/SIGTERM (or the handle stops it), then stop the background tasks.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let stop = Arc::new(self.stop);
+        let stop_on_signal = stop.clone();
+        let signals = tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutdown signal received; finishing requests");
+            // Background tasks and live streams end first, then in-flight requests finish.
+            stop_on_signal.stop();
+            handle.stop(true).await;
+        });
         let result = self.server.await;
-        self.stop.stop();
+        signals.abort();
+        stop.stop();
         for t in self.tasks {
             let _ = t.await;
         }
@@ -116,6 +129,27 @@ impl Application {
         tracing::info!("stopped");
         result.context("HTTP server failed")
     }
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 async fn not_found() -> actix_web::HttpResponse {

@@ -152,7 +152,12 @@ pub(crate) fn event_columns(backend: crate::db::Backend) -> &'static str {
 impl StoredEvent {
     /// The domain event, upcast to the current version, if this is a ticket event.
     pub fn ticket_event(&self) -> Option<Result<tgcrm_domain::ticket::TicketEvent, serde_json::Error>> {
-        if self.aggregate_type != tgcrm_domain::ticket::AGGREGATE_TYPE {
+        self.decode::<tgcrm_domain::ticket::Ticket>()
+    }
+
+    /// The domain event of aggregate `A`, upcast to the current version, if this is one of `A`'s.
+    pub fn decode<A: tgcrm_domain::Decider>(&self) -> Option<Result<A::Fact, serde_json::Error>> {
+        if self.aggregate_type != A::TYPE {
             return None;
         }
         let serialized = cqrs_es::persist::SerializedEvent::new(
@@ -164,7 +169,7 @@ impl StoredEvent {
             self.payload.clone(),
             serde_json::Value::Null,
         );
-        let upcast = crate::upcast::upcast(serialized, crate::upcast::ticket());
+        let upcast = crate::upcast::upcast(serialized, crate::upcast::for_type(&self.aggregate_type));
         Some(serde_json::from_value(upcast.payload))
     }
 }

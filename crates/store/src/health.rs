@@ -12,7 +12,7 @@ struct One {
 }
 
 pub async fn ping(db: &Db) -> Result<(), SqlError> {
-    db.fetch_one::<One>("SELECT 1 AS one", vec![]).await.map(|_| ())
+    db.fetch_one::<One>("SELECT CAST(1 AS BIGINT) AS one", vec![]).await.map(|_| ())
 }
 
 /// The oldest transaction still running on the cluster. Under the xid8 rule no

@@ -6,6 +6,7 @@
 pub mod append;
 pub mod checkpoints;
 pub mod clock;
+pub mod commands;
 pub mod db;
 pub mod event;
 pub mod health;

@@ -6,7 +6,8 @@ use cqrs_es::persist::{PersistedEventRepository, PersistenceError, SerializedEve
 use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;
 use tgcrm_domain::TicketId;
-use tgcrm_domain::ticket::{Ticket, TicketEvent};
+use tgcrm_domain::ticket::Ticket;
+use tgcrm_domain::{Decider, DomainFact};
 
 use crate::args;
 use crate::db::{Db, SqlError};
@@ -35,72 +36,81 @@ struct SnapshotRow {
     payload: serde_json::Value,
 }
 
-async fn events_after(db: &Db, aggregate_id: &str, after: i64) -> Result<Vec<SerializedEvent>, PersistenceError> {
+async fn events_after<A: Decider>(db: &Db, aggregate_id: &str, after: i64) -> Result<Vec<SerializedEvent>, PersistenceError> {
     let after = usize::try_from(after).unwrap_or(0);
     match db {
         Db::Postgres(pool) => {
             let repo = PostgresEventRepository::new(pool.clone());
             if after == 0 {
-                repo.get_events::<Ticket>(aggregate_id).await
+                repo.get_events::<A>(aggregate_id).await
             } else {
-                repo.get_last_events::<Ticket>(aggregate_id, after).await
+                repo.get_last_events::<A>(aggregate_id, after).await
             }
         }
         Db::Sqlite(pool) => {
             let repo = SqliteEventRepository::new(pool.clone());
             if after == 0 {
-                repo.get_events::<Ticket>(aggregate_id).await
+                repo.get_events::<A>(aggregate_id).await
             } else {
-                repo.get_last_events::<Ticket>(aggregate_id, after).await
+                repo.get_last_events::<A>(aggregate_id, after).await
             }
         }
     }
 }
 
-fn decode(events: Vec<SerializedEvent>) -> Result<Vec<(i64, TicketEvent)>, serde_json::Error> {
-    let upcasters = crate::upcast::ticket();
+fn decode<A: Decider>(events: Vec<SerializedEvent>) -> Result<Vec<(i64, A::Fact)>, serde_json::Error> {
+    let upcasters = crate::upcast::for_type(A::TYPE);
     events
         .into_iter()
         .map(|e| {
             let e = upcast(e, upcasters);
             let seq = i64::try_from(e.sequence).unwrap_or(i64::MAX);
-            serde_json::from_value::<TicketEvent>(e.payload).map(|ev| (seq, ev))
+            serde_json::from_value::<A::Fact>(e.payload).map(|ev| (seq, ev))
         })
         .collect()
 }
 
-/// The ticket as of now. A ticket that does not exist loads as the default
-/// (not opened) state at version 0.
-pub async fn load_ticket(db: &Db, id: &TicketId) -> Result<Loaded<Ticket>, LoadError> {
-    let aggregate_id = id.to_string();
+/// An aggregate as of now. One that does not exist loads as the default
+/// (not yet created) state at version 0.
+pub async fn load<A: Decider>(db: &Db, aggregate_id: &str) -> Result<Loaded<A>, LoadError> {
     let snapshot: Option<SnapshotRow> = db
         .fetch_optional(
             "SELECT last_sequence, payload FROM snapshots WHERE aggregate_type = $1 AND aggregate_id = $2",
-            args![tgcrm_domain::ticket::AGGREGATE_TYPE, aggregate_id.as_str()],
+            args![A::TYPE, aggregate_id],
         )
         .await?;
     let (mut state, mut version) = match snapshot {
-        Some(s) => (serde_json::from_value::<Ticket>(s.payload)?, s.last_sequence),
-        None => (Ticket::default(), 0),
+        Some(s) => (serde_json::from_value::<A>(s.payload)?, s.last_sequence),
+        None => (A::default(), 0),
     };
-    for (seq, event) in decode(events_after(db, &aggregate_id, version).await?)? {
-        state.apply(event);
+    for (seq, event) in decode::<A>(events_after::<A>(db, aggregate_id, version).await?)? {
+        state.evolve(event);
         version = seq;
     }
     Ok(Loaded { state, version })
 }
 
-/// The ticket as it stood at `as_of`: every event that had happened by then,
-/// by the domain's clock. Not from a snapshot: history is replayed.
-pub async fn load_ticket_as_of(db: &Db, id: &TicketId, as_of: DateTime<Utc>) -> Result<Loaded<Ticket>, LoadError> {
-    let mut state = Ticket::default();
+/// An aggregate as it stood at `as_of`: every event that had happened by
+/// then, by the domain's clock. Not from a snapshot: history is replayed.
+pub async fn load_as_of<A: Decider>(db: &Db, aggregate_id: &str, as_of: DateTime<Utc>) -> Result<Loaded<A>, LoadError> {
+    let mut state = A::default();
     let mut version = 0;
-    for (seq, event) in decode(events_after(db, &id.to_string(), 0).await?)? {
+    for (seq, event) in decode::<A>(events_after::<A>(db, aggregate_id, 0).await?)? {
         if event.at() > as_of {
             break;
         }
-        state.apply(event);
+        state.evolve(event);
         version = seq;
     }
     Ok(Loaded { state, version })
+}
+
+/// The ticket as of now.
+pub async fn load_ticket(db: &Db, id: &TicketId) -> Result<Loaded<Ticket>, LoadError> {
+    load::<Ticket>(db, &id.to_string()).await
+}
+
+/// The ticket as it stood at `as_of`.
+pub async fn load_ticket_as_of(db: &Db, id: &TicketId, as_of: DateTime<Utc>) -> Result<Loaded<Ticket>, LoadError> {
+    load_as_of::<Ticket>(db, &id.to_string(), as_of).await
 }

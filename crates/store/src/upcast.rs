@@ -28,6 +28,14 @@ pub fn ticket() -> &'static [Box<dyn EventUpcaster>] {
     &UPCASTERS
 }
 
+/// The upcasters for an aggregate type's events.
+pub fn for_type(aggregate_type: &str) -> &'static [Box<dyn EventUpcaster>] {
+    match aggregate_type {
+        tgcrm_domain::ticket::AGGREGATE_TYPE => ticket(),
+        _ => &[],
+    }
+}
+
 /// Run every upcaster that applies.
 pub fn upcast(event: SerializedEvent, upcasters: &[Box<dyn EventUpcaster>]) -> SerializedEvent {
     upcasters.iter().fold(event, |e, u| {

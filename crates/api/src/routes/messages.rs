@@ -83,7 +83,7 @@ pub async fn post_message(
             TicketEvent::MessageAdded { at, .. } => Some(*at),
             _ => None,
         })
-        .or(outcome.ticket.updated_at)
+        .or(outcome.state.updated_at)
         .unwrap_or_else(|| state.clock.now());
     let status = if outcome.events.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
     let mut res = HttpResponse::build(status);
@@ -100,7 +100,7 @@ pub async fn post_message(
             created_at,
             edited_at: None,
         },
-        ticket: TicketView::from_state(&outcome.ticket, outcome.version),
+        ticket: TicketView::from_state(&outcome.state, outcome.version),
     }))
 }
 

@@ -1,5 +1,6 @@
 //! Route modules by resource, and the small helpers they share.
 
+mod event_stream;
 mod events;
 mod health;
 mod intake;
@@ -8,6 +9,7 @@ mod messages;
 mod ticket_commands;
 mod tickets;
 
+pub use event_stream::__path_stream;
 pub use events::{__path_global_feed, __path_ticket_events};
 pub use health::{__path_healthz, __path_readyz};
 pub use intake::__path_submit_intake;
@@ -62,6 +64,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/tickets/{id}/archive").post(ticket_commands::archive))
         .service(web::resource("/v1/tickets/{id}/events").get(events::ticket_events))
         .service(web::resource("/v1/events").get(events::global_feed))
+        .service(web::resource("/v1/events/stream").get(event_stream::stream))
         .service(web::resource("/v1/intake").post(intake::submit_intake));
 }
 
@@ -155,7 +158,11 @@ pub(crate) async fn run_command(
         metadata: auth.metadata(),
         expected_version,
     };
-    Ok(execute(&state.store, state.clock.as_ref(), id, &ctx, command).await?)
+    match execute(&state.store, state.clock.as_ref(), id, &ctx, command).await {
+        Ok(outcome) => Ok(outcome),
+        Err(tgcrm_store::tickets::CommandError::NotFound) => Err(ApiError::NotFound("ticket not found".into())),
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub(crate) fn etag(version: i64) -> (HeaderName, HeaderValue) {
@@ -178,5 +185,5 @@ pub(crate) fn ticket_answer(status: StatusCode, outcome: &CommandOutcome) -> Htt
     let mut res = HttpResponse::build(status);
     res.insert_header(etag(outcome.version));
     with_position(&mut res, outcome.position);
-    res.json(TicketView::from_state(&outcome.ticket, outcome.version))
+    res.json(TicketView::from_state(&outcome.state, outcome.version))
 }

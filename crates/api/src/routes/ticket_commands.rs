@@ -51,6 +51,7 @@ pub async fn change_status(
     path: web::Path<String>,
     body: web::Json<ChangeStatusBody>,
 ) -> Result<HttpResponse> {
+    auth.require(WRITERS)?;
     let mut p = Problems::default();
     let to = p.take(body.status.parse::<Status>());
     let reason = note(body.reason.as_deref(), "reason", &mut p);
@@ -73,6 +74,7 @@ pub async fn change_priority(
     path: web::Path<String>,
     body: web::Json<ChangePriorityBody>,
 ) -> Result<HttpResponse> {
+    auth.require(WRITERS)?;
     let to = body.priority.parse::<Priority>().map_err(|e| crate::ApiError::field("priority", e.reason))?;
     command(&state, &auth, &req, &path, TicketCommand::ChangePriority(ChangePriority { to })).await
 }
@@ -91,6 +93,7 @@ pub async fn assign(
     path: web::Path<String>,
     body: web::Json<AssignBody>,
 ) -> Result<HttpResponse> {
+    auth.require(WRITERS)?;
     let mut p = Problems::default();
     let agent = body.agent_id.as_deref().and_then(|a| match a.parse::<AgentId>() {
         Ok(a) => Some(a),
@@ -127,6 +130,7 @@ pub async fn unassign(
     path: web::Path<String>,
     body: Option<web::Json<UnassignBody>>,
 ) -> Result<HttpResponse> {
+    auth.require(WRITERS)?;
     let body = body.map(|b| b.into_inner()).unwrap_or_default();
     let mut p = Problems::default();
     let note = note(body.note.as_deref(), "note", &mut p);
@@ -148,6 +152,7 @@ pub async fn change_tags(
     path: web::Path<String>,
     body: web::Json<TagsBody>,
 ) -> Result<HttpResponse> {
+    auth.require(WRITERS)?;
     let mut p = Problems::default();
     let add = parse_tags(&body.add, "add", &mut p);
     let remove = parse_tags(&body.remove, "remove", &mut p);
@@ -169,6 +174,7 @@ pub async fn change_fields(
     path: web::Path<String>,
     body: web::Json<FieldsBody>,
 ) -> Result<HttpResponse> {
+    auth.require(WRITERS)?;
     let mut p = Problems::default();
     let set = p.take(Fields::parse(&body.set)).unwrap_or_default();
     let remove: BTreeSet<FieldKey> = body.remove.iter().filter_map(|k| p.take(FieldKey::parse(k))).collect();
@@ -188,5 +194,6 @@ pub async fn archive(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
+    auth.require(WRITERS)?;
     command(&state, &auth, &req, &path, TicketCommand::Archive).await
 }

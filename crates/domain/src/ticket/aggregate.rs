@@ -33,3 +33,33 @@ impl cqrs_es::Aggregate for Ticket {
         Ticket::apply(self, event);
     }
 }
+
+impl crate::decider::DomainFact for TicketEvent {
+    fn at(&self) -> DateTime<Utc> {
+        TicketEvent::at(self)
+    }
+}
+
+impl crate::decider::Refusal for TicketError {
+    fn is_not_found(&self) -> bool {
+        matches!(self, TicketError::NotFound)
+    }
+}
+
+impl crate::decider::Decider for Ticket {
+    type Fact = TicketEvent;
+    type Cmd = TicketCommand;
+    type Refused = TicketError;
+
+    fn decide(&self, command: TicketCommand, now: DateTime<Utc>) -> Result<Vec<TicketEvent>, TicketError> {
+        decide(self, command, now)
+    }
+
+    fn evolve(&mut self, event: TicketEvent) {
+        Ticket::apply(self, event);
+    }
+
+    fn workspace(&self) -> Option<&crate::ids::WorkspaceId> {
+        self.workspace_id.as_ref()
+    }
+}

@@ -1,0 +1,29 @@
+//! What every aggregate of the system offers the store: a pure decision, a
+//! pure evolution, and the few facts the store needs to file its events.
+
+use chrono::{DateTime, Utc};
+
+use crate::ids::WorkspaceId;
+
+/// An event of some aggregate: its frozen type name, version and business time.
+pub trait DomainFact: cqrs_es::DomainEvent {
+    fn at(&self) -> DateTime<Utc>;
+}
+
+/// A refusal that may mean "no such aggregate".
+pub trait Refusal: std::error::Error + Send + Sync + 'static {
+    fn is_not_found(&self) -> bool;
+}
+
+/// `decide(&state, command, now) -> events | refusal`, `apply(state, event)`.
+/// The cqrs-es `Aggregate` impl of each aggregate wraps these.
+pub trait Decider: cqrs_es::Aggregate<Event = Self::Fact> + Clone + Send + Sync + 'static {
+    type Fact: DomainFact;
+    type Cmd: Clone + Send + Sync;
+    type Refused: Refusal;
+
+    fn decide(&self, command: Self::Cmd, now: DateTime<Utc>) -> Result<Vec<Self::Fact>, Self::Refused>;
+    fn evolve(&mut self, event: Self::Fact);
+    /// The workspace the aggregate belongs to, once it exists.
+    fn workspace(&self) -> Option<&WorkspaceId>;
+}

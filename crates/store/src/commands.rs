@@ -1,0 +1,147 @@
+//! Handling a command on any aggregate: load, decide, append; on a version
+//! conflict (another writer appended first) reload and decide again, a few
+//! times, so a client sees 409 only when the decision itself changes.
+
+use tgcrm_domain::{Clock, Decider, DomainFact, Refusal, WorkspaceId};
+
+use crate::append::{AppendError, NewEvent, StreamWrite, append};
+use crate::event::Metadata;
+use crate::load::{LoadError, load};
+use crate::notify::EventStore;
+use crate::position::Position;
+use crate::reader::stream_head;
+
+/// Snapshot every this many events, so loading a long aggregate stays cheap.
+pub const SNAPSHOT_EVERY: i64 = 100;
+/// Reload-and-decide attempts on version conflicts before giving up.
+pub const MAX_ATTEMPTS: usize = 8;
+
+/// Who is asking, from where, and (optionally) which version they saw.
+#[derive(Debug, Clone)]
+pub struct CommandContext {
+    pub workspace_id: WorkspaceId,
+    pub metadata: Metadata,
+    /// The client's `If-Match`: refuse unless the aggregate is still at this version.
+    pub expected_version: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CommandOutcome<A: Decider> {
+    pub state: A,
+    pub version: i64,
+    /// The new events (empty when the command repeated something already done).
+    pub events: Vec<A::Fact>,
+    /// The position of the stream's newest event: pass it as `consistent_with`.
+    pub position: Option<Position>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError<E: Refusal> {
+    #[error(transparent)]
+    Refused(E),
+    /// The aggregate does not exist in the caller's workspace.
+    #[error("not found")]
+    NotFound,
+    #[error("the resource is at version {current}, not {expected}")]
+    VersionMismatch { expected: i64, current: i64 },
+    #[error("the resource kept changing under this command; try again")]
+    Contended,
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error("appending to the event log: {0}")]
+    Append(#[source] crate::db::SqlError),
+    #[error("serializing an event: {0}")]
+    Serialize(#[from] serde_json::Error),
+}
+
+/// Decide `command` on aggregate `aggregate_id` of type `A` and store what it decided.
+#[tracing::instrument(skip_all, fields(aggregate = A::TYPE, id = %aggregate_id))]
+pub async fn execute<A: Decider>(
+    store: &EventStore,
+    clock: &dyn Clock,
+    aggregate_id: &str,
+    ctx: &CommandContext,
+    command: A::Cmd,
+) -> Result<CommandOutcome<A>, CommandError<A::Refused>> {
+    let db = store.db();
+    for attempt in 1..=MAX_ATTEMPTS {
+        let loaded = load::<A>(db, aggregate_id).await?;
+        let mut state = loaded.state;
+        if let Some(ws) = state.workspace()
+            && ws != &ctx.workspace_id
+        {
+            return Err(CommandError::NotFound);
+        }
+        if let Some(expected) = ctx.expected_version
+            && expected != loaded.version
+        {
+            if state.workspace().is_none() {
+                return Err(CommandError::NotFound);
+            }
+            return Err(CommandError::VersionMismatch {
+                expected,
+                current: loaded.version,
+            });
+        }
+        let now = clock.now();
+        let events = match state.decide(command.clone(), now) {
+            Ok(events) => events,
+            Err(e) if e.is_not_found() => return Err(CommandError::NotFound),
+            Err(e) => return Err(CommandError::Refused(e)),
+        };
+        if events.is_empty() {
+            let position = stream_head(db, A::TYPE, aggregate_id)
+                .await
+                .map_err(CommandError::Append)?;
+            return Ok(CommandOutcome {
+                state,
+                version: loaded.version,
+                events,
+                position,
+            });
+        }
+        let mut new_events = Vec::with_capacity(events.len());
+        for e in &events {
+            new_events.push(NewEvent {
+                event_id: uuid::Uuid::now_v7(),
+                event_type: cqrs_es::DomainEvent::event_type(e),
+                event_version: cqrs_es::DomainEvent::event_version(e),
+                payload: serde_json::to_value(e)?,
+                occurred_at: e.at(),
+            });
+            state.evolve(e.clone());
+        }
+        let version = loaded.version + events.len() as i64;
+        let snapshot = if version / SNAPSHOT_EVERY > loaded.version / SNAPSHOT_EVERY {
+            Some((version, serde_json::to_value(&state)?))
+        } else {
+            None
+        };
+        let workspace = ctx.workspace_id.to_string();
+        let write = StreamWrite {
+            aggregate_type: A::TYPE,
+            aggregate_id,
+            workspace_id: &workspace,
+            expected_sequence: loaded.version,
+            metadata: &ctx.metadata,
+            snapshot,
+        };
+        match append(db, &write, &new_events).await {
+            Ok(positions) => {
+                store.notify_appended();
+                return Ok(CommandOutcome {
+                    state,
+                    version,
+                    events,
+                    position: positions.last().copied(),
+                });
+            }
+            Err(AppendError::Conflict) => {
+                tracing::debug!(attempt, "version conflict; deciding again");
+                continue;
+            }
+            Err(AppendError::Database(e)) => return Err(CommandError::Append(e)),
+        }
+    }
+    Err(CommandError::Contended)
+}
