@@ -120,3 +120,18 @@ pub async fn count_events(db: &Db) -> Result<i64, SqlError> {
     let row: CountRow = db.fetch_one("SELECT COUNT(*) AS n FROM events", vec![]).await?;
     Ok(row.n)
 }
+
+/// The newest position the global reader would hand out now (the start when
+/// the log is empty): where a subscriber that skips history begins.
+pub async fn head(db: &Db) -> Result<Position, SqlError> {
+    let sql = match db.backend() {
+        Backend::Postgres => {
+            "SELECT transaction_id::text::bigint AS transaction_id, position FROM events \
+             WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+             ORDER BY transaction_id DESC, position DESC LIMIT 1"
+        }
+        Backend::Sqlite => "SELECT 0 AS transaction_id, position FROM events ORDER BY position DESC LIMIT 1",
+    };
+    let row: Option<HeadRow> = db.fetch_optional(sql, vec![]).await?;
+    Ok(row.map(|r| Position::new(r.transaction_id, r.position)).unwrap_or(Position::START))
+}
