@@ -2,6 +2,7 @@
 //! checkpoint and writes plain SQL tables shaped for the queries that read
 //! them; its table writes and its checkpoint commit in one transaction.
 
+pub mod audit_chain;
 pub mod consistency;
 pub mod conversation;
 pub mod cursor;
@@ -22,5 +23,6 @@ pub fn all() -> Vec<Arc<dyn Projector>> {
     vec![
         Arc::new(ticket_list::TicketListProjector),
         Arc::new(conversation::ConversationProjector),
+        Arc::new(audit_chain::AuditChainProjector),
     ]
 }

@@ -31,6 +31,17 @@ pub enum Command {
         #[command(subcommand)]
         command: EventsCommand,
     },
+    /// Tamper evidence.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain from the log; name the first position where it breaks (exit 1).
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]

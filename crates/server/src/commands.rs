@@ -9,7 +9,7 @@ use tgcrm_store::reader::{EventFilter, read_after};
 use tgcrm_store::tokens::{self, Role};
 use tgcrm_store::{Position, SystemClock};
 
-use crate::cli::{Cli, Command, EventsCommand, ExportFormat, TokenCommand};
+use crate::cli::{AuditCommand, Cli, Command, EventsCommand, ExportFormat, TokenCommand};
 use crate::config::Settings;
 use crate::startup::{Application, connect_and_migrate};
 
@@ -67,6 +67,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Events {
             command: EventsCommand::Export { format, after },
         } => export(&settings, format, after.as_deref()).await,
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => audit_verify(&settings).await,
+    }
+}
+
+async fn audit_verify(settings: &Settings) -> anyhow::Result<()> {
+    let db = connect_and_migrate(settings).await?;
+    let total = u64::try_from(tgcrm_store::reader::count_events(&db).await?).unwrap_or(0);
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("verifying [{bar:40}] {pos}/{len} events {per_sec}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let report = tgcrm_projections::audit_chain::verify(&db, |n| bar.set_position(n)).await?;
+    bar.finish_and_clear();
+    db.close().await;
+    match report.first_break {
+        None => {
+            eprintln!(
+                "chain intact: {} events verified ({} not yet chained)",
+                report.events_checked, report.events_pending
+            );
+            Ok(())
+        }
+        Some(b) => {
+            eprintln!(
+                "chain BROKEN at position {} (workspace {}, event {}): {}",
+                b.position, b.workspace_id, b.event_id, b.reason
+            );
+            bail!("audit verification failed after {} intact events", report.events_checked)
+        }
     }
 }
 

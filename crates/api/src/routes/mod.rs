@@ -1,5 +1,6 @@
 //! Route modules by resource, and the small helpers they share.
 
+mod audit;
 mod event_stream;
 mod events;
 mod health;
@@ -9,6 +10,7 @@ mod messages;
 mod ticket_commands;
 mod tickets;
 
+pub use audit::__path_digest;
 pub use event_stream::__path_stream;
 pub use events::{__path_global_feed, __path_ticket_events};
 pub use health::{__path_healthz, __path_readyz};
@@ -65,7 +67,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/tickets/{id}/events").get(events::ticket_events))
         .service(web::resource("/v1/events").get(events::global_feed))
         .service(web::resource("/v1/events/stream").get(event_stream::stream))
-        .service(web::resource("/v1/intake").post(intake::submit_intake));
+        .service(web::resource("/v1/intake").post(intake::submit_intake))
+        .service(web::resource("/v1/audit/digest").get(audit::digest));
 }
 
 /// A ticket id from the path; anything that is not one is simply not found.
