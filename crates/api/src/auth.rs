@@ -99,6 +99,9 @@ impl FromRequest for Auth {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let secret = bearer(req);
+        let method = req.method().to_string();
+        let path = req.path().to_owned();
+        let query = req.query_string().to_owned();
         let meta = RequestMeta::from_request(req, payload).into_inner();
         Box::pin(async move {
             let secret = secret?;
@@ -113,6 +116,23 @@ impl FromRequest for Auth {
                 .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored token has a bad workspace: {e}")))?;
             let agent = token.agent_id.as_deref().and_then(|a| a.parse().ok());
             let meta = meta.map_err(|_| ApiError::Internal(anyhow::anyhow!("request meta")))?;
+            if matches!(token.role, Role::Analyst | Role::Auditor) {
+                // Reads of history by analysts and auditors are themselves on record.
+                tgcrm_store::access_log::record(
+                    state.store.db(),
+                    &tgcrm_store::access_log::Access {
+                        workspace_id: &token.workspace_id,
+                        token_id: &token.id,
+                        role: token.role.as_str(),
+                        method: &method,
+                        path: &path,
+                        query: (!query.is_empty()).then_some(query.as_str()),
+                        request_id: Some(&meta.request_id),
+                        at: state.clock.now(),
+                    },
+                )
+                .await?;
+            }
             Ok(Auth {
                 token,
                 workspace,

@@ -78,5 +78,14 @@ pub enum EventsCommand {
         /// Start after this position token.
         #[arg(long)]
         after: Option<String>,
+        /// Stop at events that occurred after this instant (RFC 3339).
+        #[arg(long)]
+        until: Option<chrono::DateTime<chrono::Utc>>,
+        /// Only these event types (repeat or comma-separate).
+        #[arg(long = "type", value_delimiter = ',')]
+        types: Vec<String>,
+        /// Only this workspace.
+        #[arg(long)]
+        workspace: Option<String>,
     },
 }

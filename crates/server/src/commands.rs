@@ -65,8 +65,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Events {
-            command: EventsCommand::Export { format, after },
-        } => export(&settings, format, after.as_deref()).await,
+            command:
+                EventsCommand::Export {
+                    format,
+                    after,
+                    until,
+                    types,
+                    workspace,
+                },
+        } => {
+            let filter = EventFilter {
+                workspace_id: workspace,
+                event_types: types,
+                aggregate_type: None,
+                aggregate_id: None,
+            };
+            export(&settings, format, after.as_deref(), until, filter).await
+        }
         Command::Audit {
             command: AuditCommand::Verify,
         } => audit_verify(&settings).await,
@@ -127,64 +142,53 @@ async fn replay(settings: &Settings, clock: &dyn Clock, only: Option<&str>) -> a
     Ok(())
 }
 
-async fn export(settings: &Settings, format: ExportFormat, after: Option<&str>) -> anyhow::Result<()> {
+async fn export(
+    settings: &Settings,
+    format: ExportFormat,
+    after: Option<&str>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+    filter: EventFilter,
+) -> anyhow::Result<()> {
     let db = connect_and_migrate(settings).await?;
     let mut position = match after {
         Some(a) => a.parse::<Position>().map_err(|e| anyhow::anyhow!("--after: {e}"))?,
         None => Position::START,
     };
+    let total = u64::try_from(tgcrm_store::reader::count_events(&db).await?).unwrap_or(0);
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("exporting [{bar:40}] {pos}/{len} events {per_sec}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
     let stdout = std::io::stdout();
-    let mut ndjson = None;
-    let mut csv_out = None;
-    match format {
-        ExportFormat::Ndjson => ndjson = Some(std::io::BufWriter::new(stdout.lock())),
-        ExportFormat::Csv => {
-            let mut w = csv::Writer::from_writer(stdout.lock());
-            w.write_record([
-                "position", "event_id", "aggregate_type", "aggregate_id", "sequence", "event_type", "event_version",
-                "workspace_id", "actor", "source", "correlation_id", "causation_id", "request_id", "occurred_at",
-                "recorded_at", "payload",
-            ])?;
-            csv_out = Some(w);
-        }
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if let ExportFormat::Csv = format {
+        out.write_all(tgcrm_store::export::CSV_HEADER.as_bytes())?;
     }
-    loop {
-        let batch = read_after(&db, position, 5_000, &EventFilter::default()).await?;
+    let mut written = 0u64;
+    'read: loop {
+        let batch = read_after(&db, position, 5_000, &filter).await?;
         let Some(last) = batch.last() else { break };
         position = last.position;
+        bar.inc(batch.len() as u64);
         for e in batch {
-            if let Some(out) = ndjson.as_mut() {
-                serde_json::to_writer(&mut *out, &e).context("writing")?;
-                out.write_all(b"\n")?;
+            if until.is_some_and(|u| e.occurred_at > u) {
+                break 'read;
             }
-            if let Some(w) = csv_out.as_mut() {
-                w.write_record([
-                    e.position.token(),
-                    e.event_id,
-                    e.aggregate_type,
-                    e.aggregate_id,
-                    e.sequence.to_string(),
-                    e.event_type,
-                    e.event_version,
-                    e.workspace_id,
-                    e.actor,
-                    e.source,
-                    e.correlation_id.unwrap_or_default(),
-                    e.causation_id.unwrap_or_default(),
-                    e.request_id.unwrap_or_default(),
-                    e.occurred_at.to_rfc3339(),
-                    e.recorded_at.to_rfc3339(),
-                    e.payload.to_string(),
-                ])?;
+            match format {
+                ExportFormat::Ndjson => {
+                    serde_json::to_writer(&mut out, &e).context("writing")?;
+                    out.write_all(b"\n")?;
+                }
+                ExportFormat::Csv => out.write_all(tgcrm_store::export::csv_line(&e).as_bytes())?,
             }
+            written += 1;
         }
     }
-    if let Some(mut out) = ndjson {
-        out.flush()?;
-    }
-    if let Some(mut w) = csv_out {
-        w.flush()?;
-    }
+    out.flush()?;
+    bar.finish_and_clear();
+    eprintln!("exported {written} events");
     db.close().await;
     Ok(())
 }

@@ -3,12 +3,14 @@
 //! (snapshots, upcasting), the ordered global reader, checkpoints, wake-ups,
 //! API token storage, and the ticket command handler.
 
+pub mod access_log;
 pub mod append;
 pub mod checkpoints;
 pub mod clock;
 pub mod commands;
 pub mod db;
 pub mod event;
+pub mod export;
 pub mod health;
 pub mod load;
 pub mod notify;

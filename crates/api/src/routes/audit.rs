@@ -48,3 +48,47 @@ pub async fn digest(state: web::Data<AppState>, auth: Auth) -> Result<HttpRespon
     };
     Ok(HttpResponse::Ok().json(body))
 }
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AccessLogQuery {
+    /// 1–100, default 50.
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccessLogPage {
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<tgcrm_store::access_log::AccessRow>,
+    pub next_cursor: Option<String>,
+}
+
+/// Every request made with an analyst or auditor token, newest first.
+#[utoipa::path(get, path = "/v1/audit/access-log", tag = "audit", params(AccessLogQuery),
+    responses((status = 200, body = AccessLogPage), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn access_log(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: web::Query<AccessLogQuery>,
+) -> Result<HttpResponse> {
+    auth.require(&[Role::Admin, Role::Auditor])?;
+    let limit = super::page_limit(q.limit)?;
+    let before = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(
+            tgcrm_projections::cursor::decode_i64(c)
+                .map_err(|e| crate::ApiError::field("cursor", e.to_string()))?,
+        ),
+    };
+    let mut items = tgcrm_store::access_log::list(state.store.db(), auth.workspace.as_str(), before, limit + 1).await?;
+    let next = if items.len() as i64 > limit {
+        items.truncate(usize::try_from(limit).unwrap_or(0));
+        items.last().map(|r| tgcrm_projections::cursor::encode_i64(r.id))
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(AccessLogPage { items, next_cursor: next }))
+}

@@ -3,6 +3,7 @@
 mod audit;
 mod event_stream;
 mod events;
+mod export;
 mod health;
 mod intake;
 mod me;
@@ -10,7 +11,8 @@ mod messages;
 mod ticket_commands;
 mod tickets;
 
-pub use audit::__path_digest;
+pub use audit::{__path_access_log, __path_digest};
+pub use export::__path_export;
 pub use event_stream::__path_stream;
 pub use events::{__path_global_feed, __path_ticket_events};
 pub use health::{__path_healthz, __path_readyz};
@@ -68,7 +70,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/events").get(events::global_feed))
         .service(web::resource("/v1/events/stream").get(event_stream::stream))
         .service(web::resource("/v1/intake").post(intake::submit_intake))
-        .service(web::resource("/v1/audit/digest").get(audit::digest));
+        .service(web::resource("/v1/audit/digest").get(audit::digest))
+        .service(web::resource("/v1/audit/access-log").get(audit::access_log))
+        .service(web::resource("/v1/events/export").get(export::export));
 }
 
 /// A ticket id from the path; anything that is not one is simply not found.
