@@ -73,6 +73,11 @@ pub async fn apply_batch(
     }
     checkpoints::save_in(&mut tx, projector.name(), projector.version(), last, now).await?;
     tx.commit().await?;
+    if let Some(e) = events.last() {
+        // How far behind the log the projection was when this batch landed.
+        let behind = (chrono::Utc::now() - e.recorded_at).num_microseconds().unwrap_or(0) as f64 / 1e6;
+        metrics::gauge!("projector_lag_seconds", "projector" => projector.name()).set(behind.max(0.0));
+    }
     Ok(Some((last, events.len())))
 }
 
@@ -118,11 +123,14 @@ pub async fn run(
                 return;
             }
             match apply_batch(&db, projector.as_ref(), position, config.batch_size, clock.now()).await {
-                Ok(Some((last, _n))) => {
+                Ok(Some((last, n))) => {
                     position = last;
                     consistency.publish(name, position);
+                    metrics::counter!("projector_events_total", "projector" => name).increment(n as u64);
+                    metrics::gauge!("projector_position", "projector" => name).set(position.position as f64);
                 }
                 Ok(None) => {
+                    metrics::gauge!("projector_lag_events", "projector" => name).set(0.0);
                     wake.borrow_and_update();
                     tokio::select! {
                         _ = stop.stopped() => return,

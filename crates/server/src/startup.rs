@@ -50,6 +50,7 @@ impl Application {
         api_config: ApiConfig,
         runner_config: RunnerConfig,
     ) -> anyhow::Result<Self> {
+        let _ = tgcrm_api::metrics::handle();
         let store = EventStore::new(db);
         let consistency = Consistency::default();
         let (stop, stopped) = stop_signal();
@@ -78,6 +79,7 @@ impl Application {
         let body_limit = api_config.max_body_bytes;
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(tgcrm_api::metrics::middleware))
                 .wrap(from_fn(tgcrm_api::request_meta::middleware))
                 .app_data(state.clone())
                 .configure(tgcrm_api::configure)

@@ -44,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/healthz").get(health::healthz))
         .service(web::resource("/readyz").get(health::readyz))
         .service(web::resource("/openapi.json").get(crate::openapi::serve))
+        .service(web::resource("/metrics").get(crate::metrics::serve))
         .service(web::resource("/v1/me").get(me::me))
         .service(
             web::resource("/v1/tickets")
@@ -165,10 +166,37 @@ pub(crate) async fn run_command(
         metadata: auth.metadata(),
         expected_version,
     };
-    match execute(&state.store, state.clock.as_ref(), id, &ctx, command).await {
+    let kind = command_kind(&command);
+    let result = execute(&state.store, state.clock.as_ref(), id, &ctx, command).await;
+    let outcome = match &result {
+        Ok(o) if o.events.is_empty() => "unchanged",
+        Ok(_) => "accepted",
+        Err(tgcrm_store::tickets::CommandError::Refused(_)) => "refused",
+        Err(tgcrm_store::tickets::CommandError::NotFound) => "not_found",
+        Err(tgcrm_store::tickets::CommandError::VersionMismatch { .. }) => "stale",
+        Err(tgcrm_store::tickets::CommandError::Contended) => "contended",
+        Err(_) => "failed",
+    };
+    metrics::counter!("commands_total", "type" => kind, "outcome" => outcome).increment(1);
+    match result {
         Ok(outcome) => Ok(outcome),
         Err(tgcrm_store::tickets::CommandError::NotFound) => Err(ApiError::NotFound("ticket not found".into())),
         Err(e) => Err(e.into()),
+    }
+}
+
+fn command_kind(c: &TicketCommand) -> &'static str {
+    match c {
+        TicketCommand::Open(_) => "open_ticket",
+        TicketCommand::AddMessage(_) => "add_message",
+        TicketCommand::EditMessage(_) => "edit_message",
+        TicketCommand::ChangeStatus(_) => "change_status",
+        TicketCommand::ChangePriority(_) => "change_priority",
+        TicketCommand::Assign(_) => "assign",
+        TicketCommand::Unassign { .. } => "unassign",
+        TicketCommand::ChangeTags(_) => "change_tags",
+        TicketCommand::SetFields(_) => "set_fields",
+        TicketCommand::Archive => "archive",
     }
 }
 
