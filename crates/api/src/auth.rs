@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use tgcrm_domain::ticket::Author;
 use tgcrm_domain::{AgentId, WorkspaceId};
 use tgcrm_store::tokens::{self, Role, TokenRecord};
@@ -102,6 +102,7 @@ impl FromRequest for Auth {
         let method = req.method().to_string();
         let path = req.path().to_owned();
         let query = req.query_string().to_owned();
+        let req_for_ext = Some(req.clone());
         let meta = RequestMeta::from_request(req, payload).into_inner();
         Box::pin(async move {
             let secret = secret?;
@@ -109,9 +110,29 @@ impl FromRequest for Auth {
             if secret.len() > 200 {
                 return Err(ApiError::Unauthorized("the token is not valid".into()));
             }
-            let token = tokens::authenticate(state.store.db(), &secret)
-                .await?
-                .ok_or_else(|| ApiError::Unauthorized("the token is not valid or has been revoked".into()))?;
+            let token = match tokens::authenticate(state.store.db(), state.config.token_env, &secret, state.clock.now()).await? {
+                Ok(t) => t,
+                Err(tokens::Rejection::WrongEnvironment { token_env, deployment_env }) => {
+                    return Err(ApiError::Unauthorized(format!(
+                        "this is a {token_env} token; this deployment accepts only {deployment_env} tokens"
+                    )));
+                }
+                Err(tokens::Rejection::Expired) => return Err(ApiError::Unauthorized("the token has expired".into())),
+                Err(tokens::Rejection::Unknown) => {
+                    return Err(ApiError::Unauthorized("the token is not valid or has been revoked".into()));
+                }
+            };
+            if let Some(rate) = state.limiter.check(token.role, &token.id) {
+                if let Some(req) = &req_for_ext {
+                    req.extensions_mut().insert(rate);
+                }
+                if !rate.allowed {
+                    return Err(ApiError::TooManyRequests {
+                        limit: rate.limit,
+                        retry_after: rate.reset_seconds,
+                    });
+                }
+            }
             let workspace = WorkspaceId::parse(&token.workspace_id)
                 .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored token has a bad workspace: {e}")))?;
             let agent = token.agent_id.as_deref().and_then(|a| a.parse().ok());

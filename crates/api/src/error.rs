@@ -66,6 +66,9 @@ pub enum ApiError {
     /// 415: the body is not JSON.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 429: too many requests for this token; retry after the given seconds.
+    #[error("too many requests: this token may make {limit} requests per minute; retry in {retry_after} s")]
+    TooManyRequests { limit: u32, retry_after: u64 },
     /// 422: fields failed validation.
     #[error("the request has invalid fields")]
     Validation(Vec<FieldError>),
@@ -98,6 +101,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             Self::Validation(_) => ("validation", "Invalid fields"),
+            Self::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
             Self::Unavailable(_) => ("unavailable", "Service unavailable"),
             Self::Internal(_) => ("internal", "Internal server error"),
         }
@@ -134,6 +138,7 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -151,6 +156,11 @@ impl ResponseError for ApiError {
             }
             Self::Unavailable(_) => {
                 res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+            }
+            Self::TooManyRequests { retry_after, .. } => {
+                if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+                    res.insert_header((header::RETRY_AFTER, v));
+                }
             }
             _ => {}
         }

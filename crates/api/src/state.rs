@@ -13,6 +13,11 @@ pub struct ApiConfig {
     pub consistency_timeout: Duration,
     /// Largest accepted JSON body, in bytes.
     pub max_body_bytes: usize,
+    /// The environment this deployment's tokens belong to (`crm_live_…` / `crm_test_…`).
+    pub token_env: tgcrm_store::tokens::TokenEnv,
+    pub rate_limits: crate::rate_limit::RateLimitConfig,
+    /// How long a rotated token's old secret keeps working by default.
+    pub rotation_grace: chrono::Duration,
 }
 
 impl Default for ApiConfig {
@@ -20,6 +25,9 @@ impl Default for ApiConfig {
         Self {
             consistency_timeout: Duration::from_secs(2),
             max_body_bytes: 256 * 1024,
+            token_env: tgcrm_store::tokens::TokenEnv::default(),
+            rate_limits: crate::rate_limit::RateLimitConfig::default(),
+            rotation_grace: chrono::Duration::hours(24),
         }
     }
 }
@@ -32,4 +40,5 @@ pub struct AppState {
     pub config: ApiConfig,
     /// Fires when the server is shutting down: long-lived responses end.
     pub shutdown: tgcrm_store::shutdown::Stop,
+    pub limiter: Arc<crate::rate_limit::RateLimits>,
 }

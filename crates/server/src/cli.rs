@@ -60,6 +60,30 @@ pub enum TokenCommand {
         /// A label to recognise the token by.
         #[arg(long)]
         label: Option<String>,
+        /// When the token stops working (RFC 3339).
+        #[arg(long)]
+        expires: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// List a workspace's tokens (never their secrets).
+    List {
+        #[arg(long)]
+        workspace: String,
+    },
+    /// Print a new secret for a token; the old one works for --grace-seconds more.
+    Rotate {
+        #[arg(long)]
+        workspace: String,
+        /// The token id (tok_…).
+        id: String,
+        #[arg(long, default_value_t = 86_400)]
+        grace_seconds: i64,
+    },
+    /// Revoke a token at once.
+    Revoke {
+        #[arg(long)]
+        workspace: String,
+        /// The token id (tok_…).
+        id: String,
     },
 }
 

@@ -28,42 +28,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Replay { projection } => replay(&settings, clock.as_ref(), projection.as_deref()).await,
-        Command::Token {
-            command: TokenCommand::Create {
-                workspace,
-                role,
-                agent,
-                label,
-            },
-        } => {
-            let workspace = WorkspaceId::parse(&workspace).map_err(|e| anyhow::anyhow!("--workspace {}", e.reason))?;
-            let role: Role = role.parse().map_err(|e: String| anyhow::anyhow!("--role: {e}"))?;
-            let agent = match agent {
-                Some(a) => Some(
-                    a.parse::<AgentId>()
-                        .map_err(|_| anyhow::anyhow!("--agent must be a UUID"))?
-                        .to_string(),
-                ),
-                None => None,
-            };
-            let db = connect_and_migrate(&settings).await?;
-            let (record, secret) = tokens::create(
-                &db,
-                workspace.as_str(),
-                role,
-                agent.as_deref(),
-                label.as_deref(),
-                clock.now(),
-            )
-            .await?;
-            eprintln!(
-                "created token {} (workspace {}, role {}); it is shown only once:",
-                record.id, record.workspace_id, record.role
-            );
-            println!("{}", secret.expose());
-            db.close().await;
-            Ok(())
-        }
+        Command::Token { command } => token(&settings, clock.as_ref(), command).await,
         Command::Events {
             command:
                 EventsCommand::Export {
@@ -116,6 +81,88 @@ async fn audit_verify(settings: &Settings) -> anyhow::Result<()> {
             bail!("audit verification failed after {} intact events", report.events_checked)
         }
     }
+}
+
+async fn token(settings: &Settings, clock: &dyn Clock, command: TokenCommand) -> anyhow::Result<()> {
+    let db = connect_and_migrate(settings).await?;
+    let env = settings.api.token_env;
+    let meta = tgcrm_store::Metadata::new("cli", tgcrm_store::Source::Cli);
+    let workspace = |w: &str| WorkspaceId::parse(w).map_err(|e| anyhow::anyhow!("--workspace {}", e.reason));
+    match command {
+        TokenCommand::Create {
+            workspace: ws,
+            role,
+            agent,
+            label,
+            expires,
+        } => {
+            let ws = workspace(&ws)?;
+            let role: Role = role.parse().map_err(|e: String| anyhow::anyhow!("--role: {e}"))?;
+            let agent = match agent {
+                Some(a) => Some(
+                    a.parse::<AgentId>()
+                        .map_err(|_| anyhow::anyhow!("--agent must be a UUID"))?
+                        .to_string(),
+                ),
+                None => None,
+            };
+            let (record, secret) = tokens::issue(
+                &db,
+                env,
+                &tokens::NewToken {
+                    workspace_id: ws.as_str(),
+                    role,
+                    agent_id: agent.as_deref(),
+                    label: label.as_deref(),
+                    expires_at: expires,
+                },
+                &meta,
+                clock.now(),
+            )
+            .await?;
+            eprintln!(
+                "created token {} (workspace {}, role {}); it is shown only once:",
+                record.id, record.workspace_id, record.role
+            );
+            println!("{}", secret.expose());
+        }
+        TokenCommand::List { workspace: ws } => {
+            let ws = workspace(&ws)?;
+            for t in tokens::list(&db, ws.as_str()).await? {
+                println!("{}", serde_json::to_string(&t)?);
+            }
+        }
+        TokenCommand::Rotate {
+            workspace: ws,
+            id,
+            grace_seconds,
+        } => {
+            let ws = workspace(&ws)?;
+            let (record, secret) = tokens::rotate(
+                &db,
+                env,
+                ws.as_str(),
+                &id,
+                chrono::Duration::seconds(grace_seconds.max(0)),
+                &meta,
+                clock.now(),
+            )
+            .await?;
+            eprintln!(
+                "rotated {}; the old secret works until {}. New secret (shown once):",
+                record.id,
+                record.previous_valid_until.map(|t| t.to_rfc3339()).unwrap_or_default()
+            );
+            println!("{}", secret.expose());
+        }
+        TokenCommand::Revoke { workspace: ws, id } => {
+            let ws = workspace(&ws)?;
+            let record = tokens::revoke(&db, ws.as_str(), &id, &meta, clock.now()).await?;
+            eprintln!("revoked {}", record.id);
+        }
+    }
+    db.close().await;
+    Ok(())
 }
 
 async fn replay(settings: &Settings, clock: &dyn Clock, only: Option<&str>) -> anyhow::Result<()> {

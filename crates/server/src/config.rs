@@ -9,6 +9,9 @@ pub struct Settings {
     pub database_url: SecretString,
     /// `CRM_BIND`, default `127.0.0.1:8080`.
     pub bind: String,
+    /// API behaviour: `CRM_TOKEN_ENV` (live|test), `CRM_RATE_LIMIT_<ROLE>`
+    /// (requests per minute), `CRM_TOKEN_ROTATION_GRACE_SECONDS`.
+    pub api: tgcrm_api::ApiConfig,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite:./crm.db";
@@ -24,9 +27,22 @@ impl Settings {
             .ok()
             .filter(|v| !v.trim().is_empty())
             .unwrap_or_else(|| DEFAULT_BIND.to_owned());
+        let mut api = tgcrm_api::ApiConfig::default();
+        if let Some(env) = std::env::var("CRM_TOKEN_ENV").ok().and_then(|v| v.parse().ok()) {
+            api.token_env = env;
+        }
+        api.rate_limits = tgcrm_api::rate_limit::RateLimitConfig::from_env();
+        if let Some(secs) = std::env::var("CRM_TOKEN_ROTATION_GRACE_SECONDS")
+            .ok()
+            .and_then(|v| v.parse::<i64>().ok())
+            .filter(|s| *s >= 0)
+        {
+            api.rotation_grace = chrono::Duration::seconds(secs);
+        }
         Self {
             database_url: SecretString::from(database_url),
             bind,
+            api,
         }
     }
 

@@ -40,7 +40,7 @@ impl Application {
         let db = connect_and_migrate(&settings).await?;
         let listener =
             TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
-        Self::build_with(db, listener, clock, ApiConfig::default(), RunnerConfig::default()).await
+        Self::build_with(db, listener, clock, settings.api.clone(), RunnerConfig::default()).await
     }
 
     pub async fn build_with(
@@ -75,10 +75,12 @@ impl Application {
             consistency,
             config: api_config.clone(),
             shutdown: stopped.clone(),
+            limiter: Arc::new(tgcrm_api::rate_limit::RateLimits::new(&api_config.rate_limits)),
         });
         let body_limit = api_config.max_body_bytes;
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(tgcrm_api::rate_limit::headers))
                 .wrap(from_fn(tgcrm_api::metrics::middleware))
                 .wrap(from_fn(tgcrm_api::request_meta::middleware))
                 .app_data(state.clone())

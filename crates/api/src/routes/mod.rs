@@ -10,6 +10,7 @@ mod me;
 mod messages;
 mod ticket_commands;
 mod tickets;
+mod tokens;
 
 pub use audit::{__path_access_log, __path_digest};
 pub use export::__path_export;
@@ -24,6 +25,7 @@ pub use ticket_commands::{
     __path_change_tags, __path_unassign,
 };
 pub use tickets::{__path_create_ticket, __path_get_ticket, __path_list_tickets};
+pub use tokens::{__path_issue, __path_list, __path_revoke, __path_rotate};
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ETAG, HeaderName, HeaderValue, IF_MATCH};
@@ -72,6 +74,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/events/stream").get(event_stream::stream))
         .service(web::resource("/v1/intake").post(intake::submit_intake))
         .service(web::resource("/v1/audit/digest").get(audit::digest))
+        .service(web::resource("/v1/tokens").post(tokens::issue).get(tokens::list))
+        .service(web::resource("/v1/tokens/{id}").delete(tokens::revoke))
+        .service(web::resource("/v1/tokens/{id}/rotate").post(tokens::rotate))
         .service(web::resource("/v1/audit/access-log").get(audit::access_log))
         .service(web::resource("/v1/events/export").get(export::export));
 }
