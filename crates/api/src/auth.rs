@@ -79,15 +79,19 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     let value = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::Unauthorized("send a token: Authorization: Bearer <token>".into()))?;
+        .ok_or_else(|| {
+            ApiError::Unauthorized("send a token: Authorization: Bearer <token>".into())
+        })?;
     let value = value
         .to_str()
         .map_err(|_| ApiError::Unauthorized("the Authorization header is not valid text".into()))?;
-    let (scheme, token) = value
-        .split_once(' ')
-        .ok_or_else(|| ApiError::Unauthorized("use the Bearer scheme: Authorization: Bearer <token>".into()))?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(|| {
+        ApiError::Unauthorized("use the Bearer scheme: Authorization: Bearer <token>".into())
+    })?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::Unauthorized("use the Bearer scheme: Authorization: Bearer <token>".into()));
+        return Err(ApiError::Unauthorized(
+            "use the Bearer scheme: Authorization: Bearer <token>".into(),
+        ));
     }
     Ok(token.trim().to_owned())
 }
@@ -106,20 +110,35 @@ impl FromRequest for Auth {
         let meta = RequestMeta::from_request(req, payload).into_inner();
         Box::pin(async move {
             let secret = secret?;
-            let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
+            let state = state
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
             if secret.len() > 200 {
                 return Err(ApiError::Unauthorized("the token is not valid".into()));
             }
-            let token = match tokens::authenticate(state.store.db(), state.config.token_env, &secret, state.clock.now()).await? {
+            let token = match tokens::authenticate(
+                state.store.db(),
+                state.config.token_env,
+                &secret,
+                state.clock.now(),
+            )
+            .await?
+            {
                 Ok(t) => t,
-                Err(tokens::Rejection::WrongEnvironment { token_env, deployment_env }) => {
+                Err(tokens::Rejection::WrongEnvironment {
+                    token_env,
+                    deployment_env,
+                }) => {
                     return Err(ApiError::Unauthorized(format!(
                         "this is a {token_env} token; this deployment accepts only {deployment_env} tokens"
                     )));
                 }
-                Err(tokens::Rejection::Expired) => return Err(ApiError::Unauthorized("the token has expired".into())),
+                Err(tokens::Rejection::Expired) => {
+                    return Err(ApiError::Unauthorized("the token has expired".into()));
+                }
                 Err(tokens::Rejection::Unknown) => {
-                    return Err(ApiError::Unauthorized("the token is not valid or has been revoked".into()));
+                    return Err(ApiError::Unauthorized(
+                        "the token is not valid or has been revoked".into(),
+                    ));
                 }
             };
             if let Some(rate) = state.limiter.check(token.role, &token.id) {
@@ -133,8 +152,9 @@ impl FromRequest for Auth {
                     });
                 }
             }
-            let workspace = WorkspaceId::parse(&token.workspace_id)
-                .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored token has a bad workspace: {e}")))?;
+            let workspace = WorkspaceId::parse(&token.workspace_id).map_err(|e| {
+                ApiError::Internal(anyhow::anyhow!("stored token has a bad workspace: {e}"))
+            })?;
             let agent = token.agent_id.as_deref().and_then(|a| a.parse().ok());
             let meta = meta.map_err(|_| ApiError::Internal(anyhow::anyhow!("request meta")))?;
             if matches!(token.role, Role::Analyst | Role::Auditor) {

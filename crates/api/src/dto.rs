@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tgcrm_domain::ticket::{Author, Ticket};
 use tgcrm_domain::values::{
-    Attachment, AttachmentKind, Customer, CustomerName, Fields, Priority, Tag, TelegramUserId, TelegramUsername,
-    ValueError,
+    Attachment, AttachmentKind, Customer, CustomerName, Fields, Priority, Tag, TelegramUserId,
+    TelegramUsername, ValueError,
 };
 use utoipa::ToSchema;
 
@@ -38,7 +38,11 @@ impl Problems {
     }
 
     pub fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() { Ok(()) } else { Err(ApiError::Validation(self.0)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.0))
+        }
     }
 }
 
@@ -54,7 +58,8 @@ pub struct CustomerInput {
 
 impl CustomerInput {
     pub fn parse(&self, p: &mut Problems) -> Option<Customer> {
-        let id = p.take(TelegramUserId::parse(self.telegram_user_id).map_err(|e| prefix("customer", e)));
+        let id =
+            p.take(TelegramUserId::parse(self.telegram_user_id).map_err(|e| prefix("customer", e)));
         let name = p.take(CustomerName::parse(&self.name).map_err(|e| prefix("customer", e)));
         let username = match &self.username {
             Some(u) => Some(p.take(TelegramUsername::parse(u).map_err(|e| prefix("customer", e)))?),
@@ -84,9 +89,19 @@ pub struct AttachmentInput {
     pub size: Option<u64>,
 }
 
-pub fn parse_attachments(input: &[AttachmentInput], field: &str, p: &mut Problems) -> Vec<Attachment> {
+pub fn parse_attachments(
+    input: &[AttachmentInput],
+    field: &str,
+    p: &mut Problems,
+) -> Vec<Attachment> {
     if input.len() > Attachment::MAX_PER_MESSAGE {
-        p.push(field, format!("at most {} attachments per message", Attachment::MAX_PER_MESSAGE));
+        p.push(
+            field,
+            format!(
+                "at most {} attachments per message",
+                Attachment::MAX_PER_MESSAGE
+            ),
+        );
         return vec![];
     }
     let mut out = Vec::new();
@@ -100,13 +115,27 @@ pub fn parse_attachments(input: &[AttachmentInput], field: &str, p: &mut Problem
             "sticker" => AttachmentKind::Sticker,
             "other" => AttachmentKind::Other,
             other => {
-                p.push(&format!("{field}[{i}].kind"), format!("unknown attachment kind '{other}'"));
+                p.push(
+                    &format!("{field}[{i}].kind"),
+                    format!("unknown attachment kind '{other}'"),
+                );
                 continue;
             }
         };
         if let Some(att) = p.take(
-            Attachment::parse(kind, &a.reference, a.file_name.as_deref(), a.mime_type.as_deref(), a.size)
-                .map_err(|e| ValueError::new(format!("{field}[{i}].{}", e.field.trim_start_matches("media.")), e.reason)),
+            Attachment::parse(
+                kind,
+                &a.reference,
+                a.file_name.as_deref(),
+                a.mime_type.as_deref(),
+                a.size,
+            )
+            .map_err(|e| {
+                ValueError::new(
+                    format!("{field}[{i}].{}", e.field.trim_start_matches("media.")),
+                    e.reason,
+                )
+            }),
         ) {
             out.push(att);
         }
@@ -128,7 +157,10 @@ pub fn parse_priority(input: Option<&str>, p: &mut Problems) -> Option<Priority>
     }
 }
 
-pub fn parse_fields(input: Option<&serde_json::Map<String, serde_json::Value>>, p: &mut Problems) -> Fields {
+pub fn parse_fields(
+    input: Option<&serde_json::Map<String, serde_json::Value>>,
+    p: &mut Problems,
+) -> Fields {
     match input {
         None => Fields::default(),
         Some(m) => p.take(Fields::parse(m)).unwrap_or_default(),
@@ -261,15 +293,34 @@ impl TicketView {
     pub fn from_state(t: &Ticket, version: i64) -> Self {
         Self {
             id: t.id.map(|i| i.to_string()).unwrap_or_default(),
-            workspace: t.workspace_id.as_ref().map(|w| w.to_string()).unwrap_or_default(),
-            subject: t.subject.as_ref().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            workspace: t
+                .workspace_id
+                .as_ref()
+                .map(|w| w.to_string())
+                .unwrap_or_default(),
+            subject: t
+                .subject
+                .as_ref()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
             status: t.status.as_str().to_owned(),
             priority: t.priority.as_str().to_owned(),
             channel: t.channel.map(|c| c.as_str().to_owned()).unwrap_or_default(),
             customer: CustomerView {
-                telegram_user_id: t.customer.as_ref().map(|c| c.telegram_user_id.get()).unwrap_or_default(),
-                name: t.customer.as_ref().map(|c| c.name.as_str().to_owned()).unwrap_or_default(),
-                username: t.customer.as_ref().and_then(|c| c.username.as_ref().map(|u| u.as_str().to_owned())),
+                telegram_user_id: t
+                    .customer
+                    .as_ref()
+                    .map(|c| c.telegram_user_id.get())
+                    .unwrap_or_default(),
+                name: t
+                    .customer
+                    .as_ref()
+                    .map(|c| c.name.as_str().to_owned())
+                    .unwrap_or_default(),
+                username: t
+                    .customer
+                    .as_ref()
+                    .and_then(|c| c.username.as_ref().map(|u| u.as_str().to_owned())),
             },
             assignee_agent_id: t.assignee.map(|a| a.to_string()),
             team_id: t.team.map(|a| a.to_string()),

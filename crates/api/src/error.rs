@@ -67,7 +67,9 @@ pub enum ApiError {
     #[error("{0}")]
     UnsupportedMediaType(String),
     /// 429: too many requests for this token; retry after the given seconds.
-    #[error("too many requests: this token may make {limit} requests per minute; retry in {retry_after} s")]
+    #[error(
+        "too many requests: this token may make {limit} requests per minute; retry in {retry_after} s"
+    )]
     TooManyRequests { limit: u32, retry_after: u64 },
     /// 422: fields failed validation.
     #[error("the request has invalid fields")]
@@ -175,13 +177,16 @@ impl From<TicketError> for ApiError {
             TicketError::NotFound => Self::NotFound("ticket not found".into()),
             TicketError::MessageNotFound => Self::NotFound(detail),
             TicketError::NotMessageAuthor => Self::Forbidden(detail),
-            TicketError::NothingToChange(_) | TicketError::TooManyTags { .. } | TicketError::TooManyFields { .. } => {
-                Self::Validation(vec![FieldError {
-                    field: String::new(),
-                    message: detail,
-                }])
-            }
-            TicketError::Closed => Self::Conflict { slug: "ticket-closed", detail },
+            TicketError::NothingToChange(_)
+            | TicketError::TooManyTags { .. }
+            | TicketError::TooManyFields { .. } => Self::Validation(vec![FieldError {
+                field: String::new(),
+                message: detail,
+            }]),
+            TicketError::Closed => Self::Conflict {
+                slug: "ticket-closed",
+                detail,
+            },
             TicketError::CloseRequiresResolved { .. } => Self::Conflict {
                 slug: "close-requires-resolved",
                 detail,
@@ -190,7 +195,10 @@ impl From<TicketError> for ApiError {
                 slug: "archive-requires-closed",
                 detail,
             },
-            TicketError::NotAssigned => Self::Conflict { slug: "not-assigned", detail },
+            TicketError::NotAssigned => Self::Conflict {
+                slug: "not-assigned",
+                detail,
+            },
         }
     }
 }
@@ -200,7 +208,9 @@ impl<E: tgcrm_domain::Refusal + Into<ApiError>> From<CommandError<E>> for ApiErr
         match e {
             CommandError::Refused(r) => r.into(),
             CommandError::NotFound => Self::NotFound("not found".into()),
-            CommandError::VersionMismatch { expected, current } => Self::PreconditionFailed { expected, current },
+            CommandError::VersionMismatch { expected, current } => {
+                Self::PreconditionFailed { expected, current }
+            }
             CommandError::Contended => Self::Conflict {
                 slug: "contended",
                 detail: "the resource kept changing under this request; try again".into(),
@@ -215,7 +225,9 @@ impl<E: tgcrm_domain::Refusal + Into<ApiError>> From<CommandError<E>> for ApiErr
 impl From<tgcrm_store::SqlError> for ApiError {
     fn from(e: tgcrm_store::SqlError) -> Self {
         match &e {
-            tgcrm_store::SqlError::PoolTimedOut | tgcrm_store::SqlError::Io(_) | tgcrm_store::SqlError::PoolClosed => {
+            tgcrm_store::SqlError::PoolTimedOut
+            | tgcrm_store::SqlError::Io(_)
+            | tgcrm_store::SqlError::PoolClosed => {
                 tracing::error!(error = %e, "database unavailable");
                 Self::Unavailable("the database is not reachable right now; retry shortly".into())
             }

@@ -16,23 +16,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 pub fn json_config(limit: usize) -> web::JsonConfig {
-    web::JsonConfig::default().limit(limit).error_handler(json_error)
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(json_error)
 }
 
 fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let api = match &err {
-        JsonPayloadError::OverflowKnownLength { length, limit } => {
-            ApiError::PayloadTooLarge(format!("the body is {length} bytes; at most {limit} are accepted"))
+        JsonPayloadError::OverflowKnownLength { length, limit } => ApiError::PayloadTooLarge(
+            format!("the body is {length} bytes; at most {limit} are accepted"),
+        ),
+        JsonPayloadError::Overflow { limit } => ApiError::PayloadTooLarge(format!(
+            "the body is larger than the {limit} bytes accepted"
+        )),
+        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType(
+            "send the body as JSON with Content-Type: application/json".into(),
+        ),
+        JsonPayloadError::Deserialize(e) => {
+            ApiError::BadRequest(format!("the JSON body does not fit: {e}"))
         }
-        JsonPayloadError::Overflow { limit } => {
-            ApiError::PayloadTooLarge(format!("the body is larger than the {limit} bytes accepted"))
+        JsonPayloadError::Serialize(_) => {
+            ApiError::BadRequest("the JSON body could not be read".into())
         }
-        JsonPayloadError::ContentType => {
-            ApiError::UnsupportedMediaType("send the body as JSON with Content-Type: application/json".into())
+        JsonPayloadError::Payload(e) => {
+            ApiError::BadRequest(format!("the body could not be read: {e}"))
         }
-        JsonPayloadError::Deserialize(e) => ApiError::BadRequest(format!("the JSON body does not fit: {e}")),
-        JsonPayloadError::Serialize(_) => ApiError::BadRequest("the JSON body could not be read".into()),
-        JsonPayloadError::Payload(e) => ApiError::BadRequest(format!("the body could not be read: {e}")),
         _ => ApiError::BadRequest("the JSON body could not be read".into()),
     };
     api.into()

@@ -7,18 +7,19 @@ use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::HttpMessage;
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 use tgcrm_store::tokens::Role;
 
-type Limiter = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
+type Limiter =
+    RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
 
 /// Requests per minute for each role.
 #[derive(Debug, Clone)]
@@ -49,7 +50,11 @@ impl RateLimitConfig {
         let mut c = Self::default();
         for r in Role::ALL {
             let key = format!("CRM_RATE_LIMIT_{}", r.as_str().to_uppercase());
-            if let Some(n) = std::env::var(key).ok().and_then(|v| v.parse::<u32>().ok()).filter(|n| *n > 0) {
+            if let Some(n) = std::env::var(key)
+                .ok()
+                .and_then(|v| v.parse::<u32>().ok())
+                .filter(|n| *n > 0)
+            {
                 c.per_minute.insert(r, n);
             }
         }
@@ -85,7 +90,8 @@ impl RateLimits {
             .iter()
             .filter_map(|(role, n)| {
                 let n = NonZeroU32::new(*n)?;
-                let limiter = RateLimiter::keyed(Quota::per_minute(n)).with_middleware::<StateInformationMiddleware>();
+                let limiter = RateLimiter::keyed(Quota::per_minute(n))
+                    .with_middleware::<StateInformationMiddleware>();
                 Some((*role, (n.get(), limiter)))
             })
             .collect();

@@ -20,7 +20,10 @@ pub struct RequestMeta {
 }
 
 fn sane(v: &str) -> bool {
-    !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+    !v.is_empty()
+        && v.len() <= 128
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
 }
 
 fn header(req: &ServiceRequest, name: &str) -> Option<String> {
@@ -42,7 +45,8 @@ pub async fn middleware(
         request_id: request_id.clone(),
         correlation_id: correlation_id.clone(),
     });
-    let span = tracing::info_span!("request", request_id = %request_id, correlation_id = %correlation_id);
+    let span =
+        tracing::info_span!("request", request_id = %request_id, correlation_id = %correlation_id);
     let _entered = span.enter();
     drop(_entered);
     let mut res = tracing::Instrument::instrument(next.call(req), span).await?;
@@ -61,13 +65,17 @@ impl FromRequest for RequestMeta {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let meta = req.extensions().get::<RequestMeta>().cloned().unwrap_or_else(|| {
-            let id = uuid::Uuid::now_v7().to_string();
-            RequestMeta {
-                request_id: id.clone(),
-                correlation_id: id,
-            }
-        });
+        let meta = req
+            .extensions()
+            .get::<RequestMeta>()
+            .cloned()
+            .unwrap_or_else(|| {
+                let id = uuid::Uuid::now_v7().to_string();
+                RequestMeta {
+                    request_id: id.clone(),
+                    correlation_id: id,
+                }
+            });
         ready(Ok(meta))
     }
 }

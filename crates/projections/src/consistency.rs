@@ -28,7 +28,9 @@ pub enum WaitError {
 impl Consistency {
     fn sender(&self, name: &'static str) -> watch::Sender<Position> {
         let mut map = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
-        map.entry(name).or_insert_with(|| watch::channel(Position::START).0).clone()
+        map.entry(name)
+            .or_insert_with(|| watch::channel(Position::START).0)
+            .clone()
     }
 
     pub fn publish(&self, name: &'static str, position: Position) {
@@ -36,7 +38,13 @@ impl Consistency {
     }
 
     /// Wait until every projector in `names` has passed `target`, at most `timeout`.
-    pub async fn wait_for(&self, db: &Db, names: &[&'static str], target: Position, timeout: Duration) -> Result<(), WaitError> {
+    pub async fn wait_for(
+        &self,
+        db: &Db,
+        names: &[&'static str],
+        target: Position,
+        timeout: Duration,
+    ) -> Result<(), WaitError> {
         let deadline = Instant::now() + timeout;
         for &name in names {
             let mut rx = self.sender(name).subscribe();

@@ -18,7 +18,9 @@ pub fn decode_time_id(cursor: &str) -> Result<(DateTime<Utc>, String), BadCursor
     let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| BadCursor)?;
     let s = String::from_utf8(raw).map_err(|_| BadCursor)?;
     let (at, id) = s.split_once('|').ok_or(BadCursor)?;
-    let at = DateTime::parse_from_rfc3339(at).map_err(|_| BadCursor)?.with_timezone(&Utc);
+    let at = DateTime::parse_from_rfc3339(at)
+        .map_err(|_| BadCursor)?
+        .with_timezone(&Utc);
     if id.is_empty() || id.len() > 100 {
         return Err(BadCursor);
     }
@@ -32,7 +34,10 @@ pub fn encode_i64(n: i64) -> String {
 
 pub fn decode_i64(cursor: &str) -> Result<i64, BadCursor> {
     let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| BadCursor)?;
-    String::from_utf8(raw).map_err(|_| BadCursor)?.parse().map_err(|_| BadCursor)
+    String::from_utf8(raw)
+        .map_err(|_| BadCursor)?
+        .parse()
+        .map_err(|_| BadCursor)
 }
 
 #[cfg(test)]

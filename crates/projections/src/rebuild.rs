@@ -20,12 +20,21 @@ pub struct RebuildReport {
 
 impl RebuildReport {
     pub fn events_per_second(&self) -> f64 {
-        if self.seconds > 0.0 { self.events as f64 / self.seconds } else { self.events as f64 }
+        if self.seconds > 0.0 {
+            self.events as f64 / self.seconds
+        } else {
+            self.events as f64
+        }
     }
 }
 
 /// Drop the projector's tables, recreate them and apply the whole log.
-pub async fn rebuild(db: &Db, projector: &dyn Projector, clock: &dyn Clock, show_progress: bool) -> anyhow::Result<RebuildReport> {
+pub async fn rebuild(
+    db: &Db,
+    projector: &dyn Projector,
+    clock: &dyn Clock,
+    show_progress: bool,
+) -> anyhow::Result<RebuildReport> {
     let Some(_lock) = lock::try_acquire(db, projector.name()).await? else {
         anyhow::bail!(
             "projector {} is running in another process (a `crm serve`); stop it before replaying",
@@ -36,11 +45,17 @@ pub async fn rebuild(db: &Db, projector: &dyn Projector, clock: &dyn Clock, show
     checkpoints::save(db, projector.name(), -1, Position::START, clock.now()).await?;
     let mut position = prepare(db, projector, clock.now()).await?;
     let total = u64::try_from(count_events(db).await?).unwrap_or(0);
-    let bar = if show_progress { ProgressBar::new(total) } else { ProgressBar::hidden() };
+    let bar = if show_progress {
+        ProgressBar::new(total)
+    } else {
+        ProgressBar::hidden()
+    };
     bar.set_style(
-        ProgressStyle::with_template("{prefix:>14} [{bar:40}] {pos}/{len} events {per_sec} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{prefix:>14} [{bar:40}] {pos}/{len} events {per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     bar.set_prefix(projector.name());
     let started = Instant::now();

@@ -33,16 +33,28 @@ impl Default for RunnerConfig {
 
 /// Make the projector's tables match its version. Returns where to resume:
 /// its checkpoint, or the start when it was (re)built.
-pub async fn prepare(db: &Db, projector: &dyn Projector, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<Position> {
+pub async fn prepare(
+    db: &Db,
+    projector: &dyn Projector,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Position> {
     let current = checkpoints::load(db, projector.name()).await?;
     let mut tx = db.begin().await?;
     let resume = match current {
         Some(c) if c.version == projector.version() => c.position,
         _ => {
             for table in projector.tables() {
-                tx.execute(&format!("DROP TABLE IF EXISTS {table}"), vec![]).await?;
+                tx.execute(&format!("DROP TABLE IF EXISTS {table}"), vec![])
+                    .await?;
             }
-            checkpoints::save_in(&mut tx, projector.name(), projector.version(), Position::START, now).await?;
+            checkpoints::save_in(
+                &mut tx,
+                projector.name(),
+                projector.version(),
+                Position::START,
+                now,
+            )
+            .await?;
             Position::START
         }
     };
@@ -68,15 +80,23 @@ pub async fn apply_batch(
     let mut tx = db.begin().await?;
     for e in &events {
         projector.apply(&mut tx, e).await.map_err(|err| {
-            err.context(format!("projector {} failed on event at {}", projector.name(), e.position))
+            err.context(format!(
+                "projector {} failed on event at {}",
+                projector.name(),
+                e.position
+            ))
         })?;
     }
     checkpoints::save_in(&mut tx, projector.name(), projector.version(), last, now).await?;
     tx.commit().await?;
     if let Some(e) = events.last() {
         // How far behind the log the projection was when this batch landed.
-        let behind = (chrono::Utc::now() - e.recorded_at).num_microseconds().unwrap_or(0) as f64 / 1e6;
-        metrics::gauge!("projector_lag_seconds", "projector" => projector.name()).set(behind.max(0.0));
+        let behind = (chrono::Utc::now() - e.recorded_at)
+            .num_microseconds()
+            .unwrap_or(0) as f64
+            / 1e6;
+        metrics::gauge!("projector_lag_seconds", "projector" => projector.name())
+            .set(behind.max(0.0));
     }
     Ok(Some((last, events.len())))
 }
@@ -98,8 +118,13 @@ pub async fn run(
         let _lock = loop {
             match lock::try_acquire(&db, name).await {
                 Ok(Some(l)) => break l,
-                Ok(None) => tracing::debug!(projector = name, "another process runs this projector; standing by"),
-                Err(e) => tracing::warn!(projector = name, error = %e, "could not take the projector lock"),
+                Ok(None) => tracing::debug!(
+                    projector = name,
+                    "another process runs this projector; standing by"
+                ),
+                Err(e) => {
+                    tracing::warn!(projector = name, error = %e, "could not take the projector lock")
+                }
             }
             if stop.sleep_or_stop(Duration::from_secs(2)).await {
                 return;
@@ -122,12 +147,22 @@ pub async fn run(
             if stop.is_stopped() {
                 return;
             }
-            match apply_batch(&db, projector.as_ref(), position, config.batch_size, clock.now()).await {
+            match apply_batch(
+                &db,
+                projector.as_ref(),
+                position,
+                config.batch_size,
+                clock.now(),
+            )
+            .await
+            {
                 Ok(Some((last, n))) => {
                     position = last;
                     consistency.publish(name, position);
-                    metrics::counter!("projector_events_total", "projector" => name).increment(n as u64);
-                    metrics::gauge!("projector_position", "projector" => name).set(position.position as f64);
+                    metrics::counter!("projector_events_total", "projector" => name)
+                        .increment(n as u64);
+                    metrics::gauge!("projector_position", "projector" => name)
+                        .set(position.position as f64);
                 }
                 Ok(None) => {
                     metrics::gauge!("projector_lag_events", "projector" => name).set(0.0);

@@ -38,7 +38,11 @@ pub fn checkpoint_name(reactor: &dyn Reactor) -> String {
     format!("reactor:{}", reactor.name())
 }
 
-async fn resume_from(store: &EventStore, reactor: &dyn Reactor, clock: &dyn Clock) -> anyhow::Result<Position> {
+async fn resume_from(
+    store: &EventStore,
+    reactor: &dyn Reactor,
+    clock: &dyn Clock,
+) -> anyhow::Result<Position> {
     let name = checkpoint_name(reactor);
     if let Some(cp) = checkpoints::load(store.db(), &name).await? {
         return Ok(cp.position);
@@ -52,7 +56,13 @@ async fn resume_from(store: &EventStore, reactor: &dyn Reactor, clock: &dyn Cloc
 }
 
 /// Run until `stop`.
-pub async fn run(store: EventStore, reactor: Arc<dyn Reactor>, clock: Arc<dyn Clock>, config: ReactorConfig, stop: Stop) {
+pub async fn run(
+    store: EventStore,
+    reactor: Arc<dyn Reactor>,
+    clock: Arc<dyn Clock>,
+    config: ReactorConfig,
+    stop: Stop,
+) {
     let name = checkpoint_name(reactor.as_ref());
     let db = store.db().clone();
     let mut wake = store.subscribe();
@@ -62,8 +72,12 @@ pub async fn run(store: EventStore, reactor: Arc<dyn Reactor>, clock: Arc<dyn Cl
         let _lock = loop {
             match lock::try_acquire(&db, &name).await {
                 Ok(Some(l)) => break l,
-                Ok(None) => tracing::debug!(reactor = %name, "another process runs this reactor; standing by"),
-                Err(e) => tracing::warn!(reactor = %name, error = %e, "could not take the reactor lock"),
+                Ok(None) => {
+                    tracing::debug!(reactor = %name, "another process runs this reactor; standing by")
+                }
+                Err(e) => {
+                    tracing::warn!(reactor = %name, error = %e, "could not take the reactor lock")
+                }
             }
             if stop.sleep_or_stop(Duration::from_secs(2)).await {
                 return;
@@ -125,7 +139,8 @@ pub async fn run(store: EventStore, reactor: Arc<dyn Reactor>, clock: Arc<dyn Cl
                     }
                 }
                 position = event.position;
-                if let Err(e) = checkpoints::save(&db, &name, VERSION, position, clock.now()).await {
+                if let Err(e) = checkpoints::save(&db, &name, VERSION, position, clock.now()).await
+                {
                     tracing::warn!(reactor = %name, error = %e, "saving the checkpoint failed; the event may be handled again");
                     continue 'leadership;
                 }

@@ -3,7 +3,11 @@
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "crm", version, about = "tgcrm: an event-sourced support desk for Telegram teams")]
+#[command(
+    name = "crm",
+    version,
+    about = "tgcrm: an event-sourced support desk for Telegram teams"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

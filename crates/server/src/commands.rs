@@ -27,7 +27,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("database is up to date ({})", settings.database_display());
             Ok(())
         }
-        Command::Replay { projection } => replay(&settings, clock.as_ref(), projection.as_deref()).await,
+        Command::Replay { projection } => {
+            replay(&settings, clock.as_ref(), projection.as_deref()).await
+        }
         Command::Token { command } => token(&settings, clock.as_ref(), command).await,
         Command::Events {
             command:
@@ -58,9 +60,11 @@ async fn audit_verify(settings: &Settings) -> anyhow::Result<()> {
     let total = u64::try_from(tgcrm_store::reader::count_events(&db).await?).unwrap_or(0);
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("verifying [{bar:40}] {pos}/{len} events {per_sec}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template(
+            "verifying [{bar:40}] {pos}/{len} events {per_sec}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     let report = tgcrm_projections::audit_chain::verify(&db, |n| bar.set_position(n)).await?;
     bar.finish_and_clear();
@@ -78,16 +82,24 @@ async fn audit_verify(settings: &Settings) -> anyhow::Result<()> {
                 "chain BROKEN at position {} (workspace {}, event {}): {}",
                 b.position, b.workspace_id, b.event_id, b.reason
             );
-            bail!("audit verification failed after {} intact events", report.events_checked)
+            bail!(
+                "audit verification failed after {} intact events",
+                report.events_checked
+            )
         }
     }
 }
 
-async fn token(settings: &Settings, clock: &dyn Clock, command: TokenCommand) -> anyhow::Result<()> {
+async fn token(
+    settings: &Settings,
+    clock: &dyn Clock,
+    command: TokenCommand,
+) -> anyhow::Result<()> {
     let db = connect_and_migrate(settings).await?;
     let env = settings.api.token_env;
     let meta = tgcrm_store::Metadata::new("cli", tgcrm_store::Source::Cli);
-    let workspace = |w: &str| WorkspaceId::parse(w).map_err(|e| anyhow::anyhow!("--workspace {}", e.reason));
+    let workspace =
+        |w: &str| WorkspaceId::parse(w).map_err(|e| anyhow::anyhow!("--workspace {}", e.reason));
     match command {
         TokenCommand::Create {
             workspace: ws,
@@ -97,7 +109,9 @@ async fn token(settings: &Settings, clock: &dyn Clock, command: TokenCommand) ->
             expires,
         } => {
             let ws = workspace(&ws)?;
-            let role: Role = role.parse().map_err(|e: String| anyhow::anyhow!("--role: {e}"))?;
+            let role: Role = role
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("--role: {e}"))?;
             let agent = match agent {
                 Some(a) => Some(
                     a.parse::<AgentId>()
@@ -151,7 +165,10 @@ async fn token(settings: &Settings, clock: &dyn Clock, command: TokenCommand) ->
             eprintln!(
                 "rotated {}; the old secret works until {}. New secret (shown once):",
                 record.id,
-                record.previous_valid_until.map(|t| t.to_rfc3339()).unwrap_or_default()
+                record
+                    .previous_valid_until
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_default()
             );
             println!("{}", secret.expose());
         }
@@ -173,7 +190,11 @@ async fn replay(settings: &Settings, clock: &dyn Clock, only: Option<&str>) -> a
         .collect();
     if projectors.is_empty() {
         let names: Vec<_> = tgcrm_projections::all().iter().map(|p| p.name()).collect();
-        bail!("no projection named {:?}; known: {}", only.unwrap_or(""), names.join(", "));
+        bail!(
+            "no projection named {:?}; known: {}",
+            only.unwrap_or(""),
+            names.join(", ")
+        );
     }
     for p in projectors {
         let report = tgcrm_projections::rebuild::rebuild(&db, p.as_ref(), clock, true).await?;
@@ -198,15 +219,19 @@ async fn export(
 ) -> anyhow::Result<()> {
     let db = connect_and_migrate(settings).await?;
     let mut position = match after {
-        Some(a) => a.parse::<Position>().map_err(|e| anyhow::anyhow!("--after: {e}"))?,
+        Some(a) => a
+            .parse::<Position>()
+            .map_err(|e| anyhow::anyhow!("--after: {e}"))?,
         None => Position::START,
     };
     let total = u64::try_from(tgcrm_store::reader::count_events(&db).await?).unwrap_or(0);
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("exporting [{bar:40}] {pos}/{len} events {per_sec}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template(
+            "exporting [{bar:40}] {pos}/{len} events {per_sec}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -28,7 +28,10 @@ impl Settings {
             .filter(|v| !v.trim().is_empty())
             .unwrap_or_else(|| DEFAULT_BIND.to_owned());
         let mut api = tgcrm_api::ApiConfig::default();
-        if let Some(env) = std::env::var("CRM_TOKEN_ENV").ok().and_then(|v| v.parse().ok()) {
+        if let Some(env) = std::env::var("CRM_TOKEN_ENV")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
             api.token_env = env;
         }
         api.rate_limits = tgcrm_api::rate_limit::RateLimitConfig::from_env();

@@ -3,7 +3,10 @@ use clap::Parser;
 fn main() -> std::process::ExitCode {
     let cli = tgcrm_server::cli::Cli::parse();
     tgcrm_server::telemetry::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: could not start the async runtime: {e}");

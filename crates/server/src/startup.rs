@@ -38,9 +38,16 @@ impl Application {
     /// Connect, migrate, start projectors and bind the HTTP listener (port 0 picks a free port).
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let db = connect_and_migrate(&settings).await?;
-        let listener =
-            TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
-        Self::build_with(db, listener, clock, settings.api.clone(), RunnerConfig::default()).await
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("binding {}", settings.bind))?;
+        Self::build_with(
+            db,
+            listener,
+            clock,
+            settings.api.clone(),
+            RunnerConfig::default(),
+        )
+        .await
     }
 
     pub async fn build_with(
@@ -75,7 +82,9 @@ impl Application {
             consistency,
             config: api_config.clone(),
             shutdown: stopped.clone(),
-            limiter: Arc::new(tgcrm_api::rate_limit::RateLimits::new(&api_config.rate_limits)),
+            limiter: Arc::new(tgcrm_api::rate_limit::RateLimits::new(
+                &api_config.rate_limits,
+            )),
         });
         let body_limit = api_config.max_body_bytes;
         let server = HttpServer::new(move || {

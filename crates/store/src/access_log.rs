@@ -41,7 +41,12 @@ pub struct AccessRow {
 }
 
 /// The workspace's access log, newest first, before `before_id`.
-pub async fn list(db: &Db, workspace_id: &str, before_id: Option<i64>, limit: i64) -> Result<Vec<AccessRow>, SqlError> {
+pub async fn list(
+    db: &Db,
+    workspace_id: &str,
+    before_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AccessRow>, SqlError> {
     db.fetch_all(
         "SELECT id, token_id, role, method, path, query, request_id, accessed_at FROM access_log \
          WHERE workspace_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",

@@ -47,7 +47,11 @@ struct Appended {
 }
 
 /// Append `events` after `expected_sequence`; returns each event's position.
-pub async fn append(db: &Db, write: &StreamWrite<'_>, events: &[NewEvent]) -> Result<Vec<Position>, AppendError> {
+pub async fn append(
+    db: &Db,
+    write: &StreamWrite<'_>,
+    events: &[NewEvent],
+) -> Result<Vec<Position>, AppendError> {
     let mut tx = db.begin().await?;
     let positions = append_in(&mut tx, write, events).await?;
     tx.commit().await.map_err(classify)?;
@@ -55,7 +59,11 @@ pub async fn append(db: &Db, write: &StreamWrite<'_>, events: &[NewEvent]) -> Re
 }
 
 /// The same, inside a transaction the caller commits.
-pub async fn append_in(tx: &mut Tx, write: &StreamWrite<'_>, events: &[NewEvent]) -> Result<Vec<Position>, AppendError> {
+pub async fn append_in(
+    tx: &mut Tx,
+    write: &StreamWrite<'_>,
+    events: &[NewEvent],
+) -> Result<Vec<Position>, AppendError> {
     let returning = match tx.backend() {
         Backend::Postgres => "RETURNING transaction_id::text::bigint AS transaction_id, position",
         Backend::Sqlite => "RETURNING 0 AS transaction_id, position",

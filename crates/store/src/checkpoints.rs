@@ -32,27 +32,64 @@ impl From<Row> for Checkpoint {
     }
 }
 
-const SELECT: &str = "SELECT version, transaction_id, position, updated_at FROM checkpoints WHERE name = $1";
+const SELECT: &str =
+    "SELECT version, transaction_id, position, updated_at FROM checkpoints WHERE name = $1";
 const UPSERT: &str = "INSERT INTO checkpoints (name, version, transaction_id, position, updated_at) \
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO UPDATE SET version = excluded.version, \
      transaction_id = excluded.transaction_id, position = excluded.position, updated_at = excluded.updated_at";
 
 pub async fn load(db: &Db, name: &str) -> Result<Option<Checkpoint>, SqlError> {
-    Ok(db.fetch_optional::<Row>(SELECT, args![name]).await?.map(Into::into))
+    Ok(db
+        .fetch_optional::<Row>(SELECT, args![name])
+        .await?
+        .map(Into::into))
 }
 
 pub async fn load_in(tx: &mut Tx, name: &str) -> Result<Option<Checkpoint>, SqlError> {
-    Ok(tx.fetch_optional::<Row>(SELECT, args![name]).await?.map(Into::into))
+    Ok(tx
+        .fetch_optional::<Row>(SELECT, args![name])
+        .await?
+        .map(Into::into))
 }
 
-pub async fn save_in(tx: &mut Tx, name: &str, version: i64, position: Position, now: DateTime<Utc>) -> Result<(), SqlError> {
-    tx.execute(UPSERT, args![name, version, position.transaction_id, position.position, now])
-        .await?;
+pub async fn save_in(
+    tx: &mut Tx,
+    name: &str,
+    version: i64,
+    position: Position,
+    now: DateTime<Utc>,
+) -> Result<(), SqlError> {
+    tx.execute(
+        UPSERT,
+        args![
+            name,
+            version,
+            position.transaction_id,
+            position.position,
+            now
+        ],
+    )
+    .await?;
     Ok(())
 }
 
-pub async fn save(db: &Db, name: &str, version: i64, position: Position, now: DateTime<Utc>) -> Result<(), SqlError> {
-    db.execute(UPSERT, args![name, version, position.transaction_id, position.position, now])
-        .await?;
+pub async fn save(
+    db: &Db,
+    name: &str,
+    version: i64,
+    position: Position,
+    now: DateTime<Utc>,
+) -> Result<(), SqlError> {
+    db.execute(
+        UPSERT,
+        args![
+            name,
+            version,
+            position.transaction_id,
+            position.position,
+            now
+        ],
+    )
+    .await?;
     Ok(())
 }

@@ -6,7 +6,10 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions, PgRow};
-use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
+};
 use sqlx::{Arguments, FromRow};
 use std::str::FromStr;
 use std::time::Duration;
@@ -114,8 +117,14 @@ fn sqlite_args(args: Vec<Arg>) -> Result<SqliteArguments<'static>, SqlError> {
 }
 
 /// Rows decodable from both databases.
-pub trait AnyRow: for<'r> FromRow<'r, PgRow> + for<'r> FromRow<'r, SqliteRow> + Send + Unpin {}
-impl<T> AnyRow for T where T: for<'r> FromRow<'r, PgRow> + for<'r> FromRow<'r, SqliteRow> + Send + Unpin {}
+pub trait AnyRow:
+    for<'r> FromRow<'r, PgRow> + for<'r> FromRow<'r, SqliteRow> + Send + Unpin
+{
+}
+impl<T> AnyRow for T where
+    T: for<'r> FromRow<'r, PgRow> + for<'r> FromRow<'r, SqliteRow> + Send + Unpin
+{
+}
 
 impl Db {
     /// Connect to `postgres://…` or `sqlite:…` (a path; created if missing).
@@ -161,29 +170,67 @@ impl Db {
 
     pub async fn execute(&self, sql: &str, args: Vec<Arg>) -> Result<u64, SqlError> {
         match self {
-            Self::Postgres(p) => Ok(sqlx::query_with(sql, pg_args(args)?).execute(p).await?.rows_affected()),
-            Self::Sqlite(p) => Ok(sqlx::query_with(sql, sqlite_args(args)?).execute(p).await?.rows_affected()),
+            Self::Postgres(p) => Ok(sqlx::query_with(sql, pg_args(args)?)
+                .execute(p)
+                .await?
+                .rows_affected()),
+            Self::Sqlite(p) => Ok(sqlx::query_with(sql, sqlite_args(args)?)
+                .execute(p)
+                .await?
+                .rows_affected()),
         }
     }
 
-    pub async fn fetch_all<T: AnyRow>(&self, sql: &str, args: Vec<Arg>) -> Result<Vec<T>, SqlError> {
+    pub async fn fetch_all<T: AnyRow>(
+        &self,
+        sql: &str,
+        args: Vec<Arg>,
+    ) -> Result<Vec<T>, SqlError> {
         match self {
-            Self::Postgres(p) => sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?).fetch_all(p).await,
-            Self::Sqlite(p) => sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?).fetch_all(p).await,
+            Self::Postgres(p) => {
+                sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?)
+                    .fetch_all(p)
+                    .await
+            }
+            Self::Sqlite(p) => {
+                sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?)
+                    .fetch_all(p)
+                    .await
+            }
         }
     }
 
-    pub async fn fetch_optional<T: AnyRow>(&self, sql: &str, args: Vec<Arg>) -> Result<Option<T>, SqlError> {
+    pub async fn fetch_optional<T: AnyRow>(
+        &self,
+        sql: &str,
+        args: Vec<Arg>,
+    ) -> Result<Option<T>, SqlError> {
         match self {
-            Self::Postgres(p) => sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?).fetch_optional(p).await,
-            Self::Sqlite(p) => sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?).fetch_optional(p).await,
+            Self::Postgres(p) => {
+                sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?)
+                    .fetch_optional(p)
+                    .await
+            }
+            Self::Sqlite(p) => {
+                sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?)
+                    .fetch_optional(p)
+                    .await
+            }
         }
     }
 
     pub async fn fetch_one<T: AnyRow>(&self, sql: &str, args: Vec<Arg>) -> Result<T, SqlError> {
         match self {
-            Self::Postgres(p) => sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?).fetch_one(p).await,
-            Self::Sqlite(p) => sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?).fetch_one(p).await,
+            Self::Postgres(p) => {
+                sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?)
+                    .fetch_one(p)
+                    .await
+            }
+            Self::Sqlite(p) => {
+                sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?)
+                    .fetch_one(p)
+                    .await
+            }
         }
     }
 
@@ -226,29 +273,67 @@ impl Tx {
 
     pub async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, SqlError> {
         match self {
-            Self::Postgres(t) => Ok(sqlx::query_with(sql, pg_args(args)?).execute(&mut **t).await?.rows_affected()),
-            Self::Sqlite(t) => Ok(sqlx::query_with(sql, sqlite_args(args)?).execute(&mut **t).await?.rows_affected()),
+            Self::Postgres(t) => Ok(sqlx::query_with(sql, pg_args(args)?)
+                .execute(&mut **t)
+                .await?
+                .rows_affected()),
+            Self::Sqlite(t) => Ok(sqlx::query_with(sql, sqlite_args(args)?)
+                .execute(&mut **t)
+                .await?
+                .rows_affected()),
         }
     }
 
-    pub async fn fetch_all<T: AnyRow>(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<T>, SqlError> {
+    pub async fn fetch_all<T: AnyRow>(
+        &mut self,
+        sql: &str,
+        args: Vec<Arg>,
+    ) -> Result<Vec<T>, SqlError> {
         match self {
-            Self::Postgres(t) => sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?).fetch_all(&mut **t).await,
-            Self::Sqlite(t) => sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?).fetch_all(&mut **t).await,
+            Self::Postgres(t) => {
+                sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?)
+                    .fetch_all(&mut **t)
+                    .await
+            }
+            Self::Sqlite(t) => {
+                sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?)
+                    .fetch_all(&mut **t)
+                    .await
+            }
         }
     }
 
-    pub async fn fetch_optional<T: AnyRow>(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<T>, SqlError> {
+    pub async fn fetch_optional<T: AnyRow>(
+        &mut self,
+        sql: &str,
+        args: Vec<Arg>,
+    ) -> Result<Option<T>, SqlError> {
         match self {
-            Self::Postgres(t) => sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?).fetch_optional(&mut **t).await,
-            Self::Sqlite(t) => sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?).fetch_optional(&mut **t).await,
+            Self::Postgres(t) => {
+                sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?)
+                    .fetch_optional(&mut **t)
+                    .await
+            }
+            Self::Sqlite(t) => {
+                sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?)
+                    .fetch_optional(&mut **t)
+                    .await
+            }
         }
     }
 
     pub async fn fetch_one<T: AnyRow>(&mut self, sql: &str, args: Vec<Arg>) -> Result<T, SqlError> {
         match self {
-            Self::Postgres(t) => sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?).fetch_one(&mut **t).await,
-            Self::Sqlite(t) => sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?).fetch_one(&mut **t).await,
+            Self::Postgres(t) => {
+                sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?)
+                    .fetch_one(&mut **t)
+                    .await
+            }
+            Self::Sqlite(t) => {
+                sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?)
+                    .fetch_one(&mut **t)
+                    .await
+            }
         }
     }
 

@@ -151,7 +151,9 @@ pub(crate) fn event_columns(backend: crate::db::Backend) -> &'static str {
 
 impl StoredEvent {
     /// The domain event, upcast to the current version, if this is a ticket event.
-    pub fn ticket_event(&self) -> Option<Result<tgcrm_domain::ticket::TicketEvent, serde_json::Error>> {
+    pub fn ticket_event(
+        &self,
+    ) -> Option<Result<tgcrm_domain::ticket::TicketEvent, serde_json::Error>> {
         self.decode::<tgcrm_domain::ticket::Ticket>()
     }
 
@@ -169,7 +171,8 @@ impl StoredEvent {
             self.payload.clone(),
             serde_json::Value::Null,
         );
-        let upcast = crate::upcast::upcast(serialized, crate::upcast::for_type(&self.aggregate_type));
+        let upcast =
+            crate::upcast::upcast(serialized, crate::upcast::for_type(&self.aggregate_type));
         Some(serde_json::from_value(upcast.payload))
     }
 }

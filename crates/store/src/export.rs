@@ -38,4 +38,3 @@ pub fn csv_line(e: &StoredEvent) -> String {
     line[last].push('\n');
     line.join(",")
 }
-

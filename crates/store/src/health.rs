@@ -12,7 +12,9 @@ struct One {
 }
 
 pub async fn ping(db: &Db) -> Result<(), SqlError> {
-    db.fetch_one::<One>("SELECT CAST(1 AS BIGINT) AS one", vec![]).await.map(|_| ())
+    db.fetch_one::<One>("SELECT CAST(1 AS BIGINT) AS one", vec![])
+        .await
+        .map(|_| ())
 }
 
 /// The oldest transaction still running on the cluster. Under the xid8 rule no
@@ -48,7 +50,10 @@ struct Count {
 /// Roughly how many events lie past `position` (for lag reports).
 pub async fn events_past(db: &Db, position: crate::Position) -> Result<i64, SqlError> {
     let row: Count = db
-        .fetch_one("SELECT COUNT(*) AS n FROM events WHERE position > $1", crate::args![position.position])
+        .fetch_one(
+            "SELECT COUNT(*) AS n FROM events WHERE position > $1",
+            crate::args![position.position],
+        )
         .await?;
     Ok(row.n)
 }

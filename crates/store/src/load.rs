@@ -36,7 +36,11 @@ struct SnapshotRow {
     payload: serde_json::Value,
 }
 
-async fn events_after<A: Decider>(db: &Db, aggregate_id: &str, after: i64) -> Result<Vec<SerializedEvent>, PersistenceError> {
+async fn events_after<A: Decider>(
+    db: &Db,
+    aggregate_id: &str,
+    after: i64,
+) -> Result<Vec<SerializedEvent>, PersistenceError> {
     let after = usize::try_from(after).unwrap_or(0);
     match db {
         Db::Postgres(pool) => {
@@ -58,7 +62,9 @@ async fn events_after<A: Decider>(db: &Db, aggregate_id: &str, after: i64) -> Re
     }
 }
 
-fn decode<A: Decider>(events: Vec<SerializedEvent>) -> Result<Vec<(i64, A::Fact)>, serde_json::Error> {
+fn decode<A: Decider>(
+    events: Vec<SerializedEvent>,
+) -> Result<Vec<(i64, A::Fact)>, serde_json::Error> {
     let upcasters = crate::upcast::for_type(A::TYPE);
     events
         .into_iter()
@@ -92,7 +98,11 @@ pub async fn load<A: Decider>(db: &Db, aggregate_id: &str) -> Result<Loaded<A>, 
 
 /// An aggregate as it stood at `as_of`: every event that had happened by
 /// then, by the domain's clock. Not from a snapshot: history is replayed.
-pub async fn load_as_of<A: Decider>(db: &Db, aggregate_id: &str, as_of: DateTime<Utc>) -> Result<Loaded<A>, LoadError> {
+pub async fn load_as_of<A: Decider>(
+    db: &Db,
+    aggregate_id: &str,
+    as_of: DateTime<Utc>,
+) -> Result<Loaded<A>, LoadError> {
     let mut state = A::default();
     let mut version = 0;
     for (seq, event) in decode::<A>(events_after::<A>(db, aggregate_id, 0).await?)? {
@@ -111,6 +121,10 @@ pub async fn load_ticket(db: &Db, id: &TicketId) -> Result<Loaded<Ticket>, LoadE
 }
 
 /// The ticket as it stood at `as_of`.
-pub async fn load_ticket_as_of(db: &Db, id: &TicketId, as_of: DateTime<Utc>) -> Result<Loaded<Ticket>, LoadError> {
+pub async fn load_ticket_as_of(
+    db: &Db,
+    id: &TicketId,
+    as_of: DateTime<Utc>,
+) -> Result<Loaded<Ticket>, LoadError> {
     load_as_of::<Ticket>(db, &id.to_string(), as_of).await
 }

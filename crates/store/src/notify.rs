@@ -19,7 +19,10 @@ pub struct EventStore {
 impl EventStore {
     pub fn new(db: Db) -> Self {
         let (tx, _rx) = watch::channel(0);
-        Self { db, wake: Arc::new(tx) }
+        Self {
+            db,
+            wake: Arc::new(tx),
+        }
     }
 
     pub fn db(&self) -> &Db {
@@ -38,7 +41,10 @@ impl EventStore {
 
     /// On Postgres, listen for appends by other processes until `stop` fires.
     /// Reconnects after failures; never needed for correctness.
-    pub fn spawn_listener(&self, stop: crate::shutdown::Stop) -> Option<tokio::task::JoinHandle<()>> {
+    pub fn spawn_listener(
+        &self,
+        stop: crate::shutdown::Stop,
+    ) -> Option<tokio::task::JoinHandle<()>> {
         let pool = self.db.pg()?.clone();
         let wake = self.wake.clone();
         Some(tokio::spawn(async move {
@@ -76,4 +82,3 @@ impl EventStore {
         }))
     }
 }
-

@@ -23,7 +23,12 @@ pub struct EventFilter {
 }
 
 /// Up to `limit` events after `after`, in global order.
-pub async fn read_after(db: &Db, after: Position, limit: i64, filter: &EventFilter) -> Result<Vec<StoredEvent>, SqlError> {
+pub async fn read_after(
+    db: &Db,
+    after: Position,
+    limit: i64,
+    filter: &EventFilter,
+) -> Result<Vec<StoredEvent>, SqlError> {
     let backend = db.backend();
     let mut args: Vec<Arg> = Vec::new();
     let mut sql = format!("SELECT {} FROM events WHERE ", event_columns(backend));
@@ -63,7 +68,10 @@ pub async fn read_after(db: &Db, after: Position, limit: i64, filter: &EventFilt
     }
     args.push(limit.into());
     match backend {
-        Backend::Postgres => sql.push_str(&format!(" ORDER BY transaction_id, position LIMIT ${}", args.len())),
+        Backend::Postgres => sql.push_str(&format!(
+            " ORDER BY transaction_id, position LIMIT ${}",
+            args.len()
+        )),
         Backend::Sqlite => sql.push_str(&format!(" ORDER BY position LIMIT ${}", args.len())),
     }
     let rows: Vec<EventRow> = db.fetch_all(&sql, args).await?;
@@ -85,7 +93,10 @@ pub async fn read_stream(
         event_columns(db.backend())
     );
     let rows: Vec<EventRow> = db
-        .fetch_all(&sql, crate::args![aggregate_type, aggregate_id, after_sequence, limit])
+        .fetch_all(
+            &sql,
+            crate::args![aggregate_type, aggregate_id, after_sequence, limit],
+        )
         .await?;
     Ok(rows.into_iter().map(StoredEvent::from).collect())
 }
@@ -97,7 +108,11 @@ struct HeadRow {
 }
 
 /// The position of the newest event of a stream, if any.
-pub async fn stream_head(db: &Db, aggregate_type: &str, aggregate_id: &str) -> Result<Option<Position>, SqlError> {
+pub async fn stream_head(
+    db: &Db,
+    aggregate_type: &str,
+    aggregate_id: &str,
+) -> Result<Option<Position>, SqlError> {
     let tx = match db.backend() {
         Backend::Postgres => "transaction_id::text::bigint",
         Backend::Sqlite => "0",
@@ -106,7 +121,9 @@ pub async fn stream_head(db: &Db, aggregate_type: &str, aggregate_id: &str) -> R
         "SELECT {tx} AS transaction_id, position FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 \
          ORDER BY sequence DESC LIMIT 1"
     );
-    let row: Option<HeadRow> = db.fetch_optional(&sql, crate::args![aggregate_type, aggregate_id]).await?;
+    let row: Option<HeadRow> = db
+        .fetch_optional(&sql, crate::args![aggregate_type, aggregate_id])
+        .await?;
     Ok(row.map(|r| Position::new(r.transaction_id, r.position)))
 }
 
@@ -117,7 +134,9 @@ struct CountRow {
 
 /// How many events the log holds (for progress bars).
 pub async fn count_events(db: &Db) -> Result<i64, SqlError> {
-    let row: CountRow = db.fetch_one("SELECT COUNT(*) AS n FROM events", vec![]).await?;
+    let row: CountRow = db
+        .fetch_one("SELECT COUNT(*) AS n FROM events", vec![])
+        .await?;
     Ok(row.n)
 }
 
@@ -130,8 +149,12 @@ pub async fn head(db: &Db) -> Result<Position, SqlError> {
              WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
              ORDER BY transaction_id DESC, position DESC LIMIT 1"
         }
-        Backend::Sqlite => "SELECT 0 AS transaction_id, position FROM events ORDER BY position DESC LIMIT 1",
+        Backend::Sqlite => {
+            "SELECT 0 AS transaction_id, position FROM events ORDER BY position DESC LIMIT 1"
+        }
     };
     let row: Option<HeadRow> = db.fetch_optional(sql, vec![]).await?;
-    Ok(row.map(|r| Position::new(r.transaction_id, r.position)).unwrap_or(Position::START))
+    Ok(row
+        .map(|r| Position::new(r.transaction_id, r.position))
+        .unwrap_or(Position::START))
 }

@@ -36,7 +36,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Self::Admin, Self::Agent, Self::Bot, Self::Analyst, Self::Auditor];
+    pub const ALL: [Role; 5] = [
+        Self::Admin,
+        Self::Agent,
+        Self::Bot,
+        Self::Analyst,
+        Self::Auditor,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -55,7 +61,9 @@ impl FromStr for Role {
         Self::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown role '{s}'; expected one of admin, agent, bot, analyst, auditor"))
+            .ok_or_else(|| {
+                format!("unknown role '{s}'; expected one of admin, agent, bot, analyst, auditor")
+            })
     }
 }
 
@@ -95,7 +103,9 @@ impl FromStr for TokenEnv {
         match s {
             "live" => Ok(Self::Live),
             "test" => Ok(Self::Test),
-            other => Err(format!("unknown token environment '{other}'; expected live or test")),
+            other => Err(format!(
+                "unknown token environment '{other}'; expected live or test"
+            )),
         }
     }
 }
@@ -301,7 +311,10 @@ pub async fn create(
     label: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(TokenRecord, Secret), TokenError> {
-    let env = std::env::var("CRM_TOKEN_ENV").ok().and_then(|e| e.parse().ok()).unwrap_or_default();
+    let env = std::env::var("CRM_TOKEN_ENV")
+        .ok()
+        .and_then(|e| e.parse().ok())
+        .unwrap_or_default();
     issue(
         db,
         env,
@@ -322,7 +335,10 @@ pub async fn create(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
     /// A token of another environment (e.g. a test token in production).
-    WrongEnvironment { token_env: &'static str, deployment_env: &'static str },
+    WrongEnvironment {
+        token_env: &'static str,
+        deployment_env: &'static str,
+    },
     Unknown,
     Expired,
 }
@@ -361,7 +377,8 @@ pub async fn authenticate(
 }
 
 pub async fn list(db: &Db, workspace_id: &str) -> Result<Vec<TokenRecord>, SqlError> {
-    let sql = format!("SELECT {COLUMNS} FROM api_tokens WHERE workspace_id = $1 ORDER BY created_at, id");
+    let sql =
+        format!("SELECT {COLUMNS} FROM api_tokens WHERE workspace_id = $1 ORDER BY created_at, id");
     let rows: Vec<Row> = db.fetch_all(&sql, args![workspace_id]).await?;
     Ok(rows.into_iter().filter_map(Row::record).collect())
 }
@@ -382,7 +399,9 @@ pub async fn rotate(
     meta: &Metadata,
     now: DateTime<Utc>,
 ) -> Result<(TokenRecord, Secret), TokenError> {
-    let current = get(db, workspace_id, id).await?.ok_or(TokenError::NotFound)?;
+    let current = get(db, workspace_id, id)
+        .await?
+        .ok_or(TokenError::NotFound)?;
     if current.revoked_at.is_some() {
         return Err(TokenError::Revoked);
     }
@@ -406,13 +425,23 @@ pub async fn rotate(
     )
     .await?;
     tx.commit().await?;
-    let record = get(db, workspace_id, id).await?.ok_or(TokenError::NotFound)?;
+    let record = get(db, workspace_id, id)
+        .await?
+        .ok_or(TokenError::NotFound)?;
     Ok((record, secret))
 }
 
 /// Revoke now: both the current and any previous secret stop working.
-pub async fn revoke(db: &Db, workspace_id: &str, id: &str, meta: &Metadata, now: DateTime<Utc>) -> Result<TokenRecord, TokenError> {
-    let current = get(db, workspace_id, id).await?.ok_or(TokenError::NotFound)?;
+pub async fn revoke(
+    db: &Db,
+    workspace_id: &str,
+    id: &str,
+    meta: &Metadata,
+    now: DateTime<Utc>,
+) -> Result<TokenRecord, TokenError> {
+    let current = get(db, workspace_id, id)
+        .await?
+        .ok_or(TokenError::NotFound)?;
     if current.revoked_at.is_some() {
         return Ok(current);
     }

@@ -13,7 +13,10 @@ pub fn ticket_upcasters() -> Vec<Box<dyn EventUpcaster>> {
             "MessageAdded",
             "1.0",
             Box::new(|mut payload| {
-                if let Some(body) = payload.get_mut("MessageAdded").and_then(|b| b.as_object_mut()) {
+                if let Some(body) = payload
+                    .get_mut("MessageAdded")
+                    .and_then(|b| b.as_object_mut())
+                {
                     body.entry("visibility").or_insert_with(|| "public".into());
                 }
                 payload
@@ -24,7 +27,8 @@ pub fn ticket_upcasters() -> Vec<Box<dyn EventUpcaster>> {
 
 /// The ticket upcasters, built once.
 pub fn ticket() -> &'static [Box<dyn EventUpcaster>] {
-    static UPCASTERS: std::sync::LazyLock<Vec<Box<dyn EventUpcaster>>> = std::sync::LazyLock::new(ticket_upcasters);
+    static UPCASTERS: std::sync::LazyLock<Vec<Box<dyn EventUpcaster>>> =
+        std::sync::LazyLock::new(ticket_upcasters);
     &UPCASTERS
 }
 
@@ -72,6 +76,12 @@ mod tests {
         let new = upcast(old, &ticket_upcasters());
         assert_eq!(new.event_version, "1.0.0");
         let e: TicketEvent = serde_json::from_value(new.payload).unwrap();
-        assert!(matches!(e, TicketEvent::MessageAdded { visibility: tgcrm_domain::ticket::MessageVisibility::Public, .. }));
+        assert!(matches!(
+            e,
+            TicketEvent::MessageAdded {
+                visibility: tgcrm_domain::ticket::MessageVisibility::Public,
+                ..
+            }
+        ));
     }
 }

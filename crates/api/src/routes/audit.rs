@@ -83,12 +83,19 @@ pub async fn access_log(
                 .map_err(|e| crate::ApiError::field("cursor", e.to_string()))?,
         ),
     };
-    let mut items = tgcrm_store::access_log::list(state.store.db(), auth.workspace.as_str(), before, limit + 1).await?;
+    let mut items =
+        tgcrm_store::access_log::list(state.store.db(), auth.workspace.as_str(), before, limit + 1)
+            .await?;
     let next = if items.len() as i64 > limit {
         items.truncate(usize::try_from(limit).unwrap_or(0));
-        items.last().map(|r| tgcrm_projections::cursor::encode_i64(r.id))
+        items
+            .last()
+            .map(|r| tgcrm_projections::cursor::encode_i64(r.id))
     } else {
         None
     };
-    Ok(HttpResponse::Ok().json(AccessLogPage { items, next_cursor: next }))
+    Ok(HttpResponse::Ok().json(AccessLogPage {
+        items,
+        next_cursor: next,
+    }))
 }

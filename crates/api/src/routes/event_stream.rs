@@ -100,7 +100,11 @@ pub async fn stream(
     q: web::Query<StreamQuery>,
 ) -> Result<HttpResponse> {
     auth.require(&[Role::Admin, Role::Analyst, Role::Auditor])?;
-    let last_event_id = req.headers().get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let last_event_id = req
+        .headers()
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let position = match last_event_id.as_deref().or(q.after.as_deref()) {
         Some(p) => position_token(p, "after")?,
         None => Position::START,
@@ -108,7 +112,13 @@ pub async fn stream(
     let event_types: Vec<String> = q
         .event_type
         .as_deref()
-        .map(|t| t.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        .map(|t| {
+            t.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
     if event_types.len() > 50 {
         return Err(ApiError::field("type", "at most 50 event types"));

@@ -3,9 +3,9 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use tgcrm_projections::cursor::{decode_i64, encode_i64};
+use tgcrm_store::Position;
 use tgcrm_store::reader::{EventFilter, read_after, read_stream};
 use tgcrm_store::tokens::Role;
-use tgcrm_store::Position;
 use utoipa::IntoParams;
 
 use super::{page_limit, position_token, ticket_id};
@@ -51,7 +51,10 @@ pub async fn ticket_events(
         limit + 1,
     )
     .await?;
-    if events.first().is_some_and(|e| e.workspace_id != auth.workspace.as_str()) {
+    if events
+        .first()
+        .is_some_and(|e| e.workspace_id != auth.workspace.as_str())
+    {
         return Err(ApiError::NotFound("ticket not found".into()));
     }
     if events.is_empty() && after == 0 {
@@ -103,10 +106,19 @@ pub async fn global_feed(
     let event_types: Vec<String> = q
         .event_type
         .as_deref()
-        .map(|t| t.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        .map(|t| {
+            t.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
     if event_types.len() > 50 || event_types.iter().any(|t| t.len() > 100) {
-        return Err(ApiError::field("type", "at most 50 event types of at most 100 characters"));
+        return Err(ApiError::field(
+            "type",
+            "at most 50 event types of at most 100 characters",
+        ));
     }
     let filter = EventFilter {
         workspace_id: Some(auth.workspace.to_string()),

@@ -5,9 +5,9 @@ use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use tgcrm_store::export::{CSV_HEADER, csv_line};
 use tgcrm_store::reader::{EventFilter, read_after};
 use tgcrm_store::tokens::Role;
-use tgcrm_store::export::{CSV_HEADER, csv_line};
 use tgcrm_store::{Db, Position};
 use utoipa::IntoParams;
 
@@ -63,9 +63,7 @@ async fn next_chunk(mut c: Cursor) -> Option<(Result<Bytes, actix_web::Error>, C
             return None;
         }
     };
-    let Some(last) = batch.last() else {
-        return None;
-    };
+    let last = batch.last()?;
     c.position = last.position;
     let mut out = String::new();
     for e in &batch {
@@ -89,7 +87,11 @@ async fn next_chunk(mut c: Cursor) -> Option<(Result<Bytes, actix_web::Error>, C
     responses((status = 200, description = "NDJSON (application/x-ndjson) or CSV (text/csv)", body = String),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
-pub async fn export(state: web::Data<AppState>, auth: Auth, q: web::Query<ExportQuery>) -> Result<HttpResponse> {
+pub async fn export(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: web::Query<ExportQuery>,
+) -> Result<HttpResponse> {
     auth.require(&[Role::Admin, Role::Analyst, Role::Auditor])?;
     let format = match q.format.as_deref() {
         None | Some("ndjson") => Format::Ndjson,
@@ -103,7 +105,13 @@ pub async fn export(state: web::Data<AppState>, auth: Auth, q: web::Query<Export
     let event_types: Vec<String> = q
         .event_type
         .as_deref()
-        .map(|t| t.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        .map(|t| {
+            t.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
     let cursor = Cursor {
         db: state.store.db().clone(),

@@ -33,7 +33,9 @@ pub struct Readiness {
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Health)))]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(Health { status: "ok".into() })
+    HttpResponse::Ok().json(Health {
+        status: "ok".into(),
+    })
 }
 
 /// The database is reachable and the projectors are running.
@@ -53,7 +55,10 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let mut projectors = Vec::new();
     let mut all_running = true;
     for p in tgcrm_projections::all() {
-        let cp = tgcrm_store::checkpoints::load(db, p.name()).await.ok().flatten();
+        let cp = tgcrm_store::checkpoints::load(db, p.name())
+            .await
+            .ok()
+            .flatten();
         if cp.is_none() {
             all_running = false;
         }
@@ -67,7 +72,10 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             checkpoint: cp.map(|c| c.position.token()),
         });
     }
-    let oldest = tgcrm_store::health::oldest_transaction(db).await.ok().flatten();
+    let oldest = tgcrm_store::health::oldest_transaction(db)
+        .await
+        .ok()
+        .flatten();
     let body = Readiness {
         status: if all_running { "ready" } else { "starting" }.into(),
         database: "ok".into(),

@@ -2,14 +2,20 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use tgcrm_domain::ticket::{AddMessage, Author, Channel, MessageVisibility, OpenTicket, TicketCommand};
-use tgcrm_domain::values::{Customer, CustomerName, MessageText, Subject, TelegramUserId, TelegramUsername, ValueError};
+use tgcrm_domain::ticket::{
+    AddMessage, Author, Channel, MessageVisibility, OpenTicket, TicketCommand,
+};
+use tgcrm_domain::values::{
+    Customer, CustomerName, MessageText, Subject, TelegramUserId, TelegramUsername, ValueError,
+};
 use tgcrm_domain::{MessageId, TicketId};
 use tgcrm_store::tokens::Role;
 
 use super::{idempotency_key, run_command, ticket_answer};
 use crate::auth::Auth;
-use crate::dto::{IntakeSubmission, Problems, TicketView, parse_attachments, parse_fields, parse_priority};
+use crate::dto::{
+    IntakeSubmission, Problems, TicketView, parse_attachments, parse_fields, parse_priority,
+};
 use crate::error::{ApiError, Problem, Result};
 use crate::state::AppState;
 
@@ -31,9 +37,15 @@ pub async fn submit_intake(
     let mut p = Problems::default();
     let user = p.take(TelegramUserId::parse(body.telegram_user_id));
     let name = p.take(CustomerName::parse(&body.name));
-    let username = body.username.as_deref().and_then(|u| p.take(TelegramUsername::parse(u)));
+    let username = body
+        .username
+        .as_deref()
+        .and_then(|u| p.take(TelegramUsername::parse(u)));
     let media = parse_attachments(body.media.as_deref().unwrap_or(&[]), "media", &mut p);
-    let text = p.take(MessageText::parse_with_attachments(&body.text, !media.is_empty()));
+    let text = p.take(MessageText::parse_with_attachments(
+        &body.text,
+        !media.is_empty(),
+    ));
     let subject = if body.text.trim().is_empty() && !media.is_empty() {
         p.take(Subject::parse("(attachment)"))
     } else {
@@ -42,8 +54,12 @@ pub async fn submit_intake(
     let fields = parse_fields(body.metadata.as_ref(), &mut p);
     let priority = parse_priority(body.priority.as_deref(), &mut p);
     p.finish()?;
-    let (Some(user), Some(name), Some(text), Some(subject), Some(priority)) = (user, name, text, subject, priority) else {
-        return Err(ApiError::Internal(anyhow::anyhow!("validated fields missing")));
+    let (Some(user), Some(name), Some(text), Some(subject), Some(priority)) =
+        (user, name, text, subject, priority)
+    else {
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "validated fields missing"
+        )));
     };
     let (ticket_id, message_id) = match &key {
         Some(k) => (
@@ -75,6 +91,10 @@ pub async fn submit_intake(
         follows_up: None,
     });
     let outcome = run_command(&state, &auth, &ticket_id, None, command).await?;
-    let status = if outcome.events.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
+    let status = if outcome.events.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     Ok(ticket_answer(status, &outcome))
 }

@@ -11,9 +11,15 @@ use tgcrm_projections::cursor::decode_i64;
 use tgcrm_store::tokens::Role;
 use utoipa::IntoParams;
 
-use super::{etag, idempotency_key, if_match, page_limit, run_command, ticket_id, wait_consistent, with_position};
+use super::{
+    etag, idempotency_key, if_match, page_limit, run_command, ticket_id, wait_consistent,
+    with_position,
+};
 use crate::auth::Auth;
-use crate::dto::{AuthorView, MessagePageView, MessageView, PostMessage, PostedMessageView, Problems, TicketView, parse_attachments};
+use crate::dto::{
+    AuthorView, MessagePageView, MessageView, PostMessage, PostedMessageView, Problems, TicketView,
+    parse_attachments,
+};
 use crate::error::{ApiError, Problem, Result};
 use crate::state::AppState;
 
@@ -44,19 +50,34 @@ pub async fn post_message(
         None | Some("public") => Some(MessageVisibility::Public),
         Some("internal") => Some(MessageVisibility::Internal),
         Some(other) => {
-            p.push("visibility", format!("unknown visibility '{other}'; expected public or internal"));
+            p.push(
+                "visibility",
+                format!("unknown visibility '{other}'; expected public or internal"),
+            );
             None
         }
     };
-    let attachments = parse_attachments(body.attachments.as_deref().unwrap_or(&[]), "attachments", &mut p);
-    let text = p.take(MessageText::parse_with_attachments(&body.text, !attachments.is_empty()));
+    let attachments = parse_attachments(
+        body.attachments.as_deref().unwrap_or(&[]),
+        "attachments",
+        &mut p,
+    );
+    let text = p.take(MessageText::parse_with_attachments(
+        &body.text,
+        !attachments.is_empty(),
+    ));
     p.finish()?;
     let (Some(visibility), Some(text)) = (visibility, text) else {
-        return Err(ApiError::Internal(anyhow::anyhow!("validated fields missing")));
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "validated fields missing"
+        )));
     };
     let author = auth.message_author();
     if author.is_customer() && visibility == MessageVisibility::Internal {
-        return Err(ApiError::Forbidden("a bot token relays customer messages; internal notes need an agent or admin token".into()));
+        return Err(ApiError::Forbidden(
+            "a bot token relays customer messages; internal notes need an agent or admin token"
+                .into(),
+        ));
     }
     let message_id = match &key {
         Some(k) => MessageId::from_idempotency_key(&auth.workspace, &format!("{id}/{k}")),
@@ -85,7 +106,11 @@ pub async fn post_message(
         })
         .or(outcome.state.updated_at)
         .unwrap_or_else(|| state.clock.now());
-    let status = if outcome.events.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
+    let status = if outcome.events.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     let mut res = HttpResponse::build(status);
     res.insert_header(etag(outcome.version));
     with_position(&mut res, outcome.position);

@@ -13,16 +13,16 @@ mod tickets;
 mod tokens;
 
 pub use audit::{__path_access_log, __path_digest};
-pub use export::__path_export;
 pub use event_stream::__path_stream;
 pub use events::{__path_global_feed, __path_ticket_events};
+pub use export::__path_export;
 pub use health::{__path_healthz, __path_readyz};
 pub use intake::__path_submit_intake;
 pub use me::__path_me;
 pub use messages::{__path_list_messages, __path_post_message};
 pub use ticket_commands::{
-    __path_archive, __path_assign, __path_change_fields, __path_change_priority, __path_change_status,
-    __path_change_tags, __path_unassign,
+    __path_archive, __path_assign, __path_change_fields, __path_change_priority,
+    __path_change_status, __path_change_tags, __path_unassign,
 };
 pub use tickets::{__path_create_ticket, __path_get_ticket, __path_list_tickets};
 pub use tokens::{__path_issue, __path_list, __path_revoke, __path_rotate};
@@ -74,7 +74,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/events/stream").get(event_stream::stream))
         .service(web::resource("/v1/intake").post(intake::submit_intake))
         .service(web::resource("/v1/audit/digest").get(audit::digest))
-        .service(web::resource("/v1/tokens").post(tokens::issue).get(tokens::list))
+        .service(
+            web::resource("/v1/tokens")
+                .post(tokens::issue)
+                .get(tokens::list),
+        )
         .service(web::resource("/v1/tokens/{id}").delete(tokens::revoke))
         .service(web::resource("/v1/tokens/{id}/rotate").post(tokens::rotate))
         .service(web::resource("/v1/audit/access-log").get(audit::access_log))
@@ -83,7 +87,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// A ticket id from the path; anything that is not one is simply not found.
 pub(crate) fn ticket_id(raw: &str) -> Result<TicketId, ApiError> {
-    raw.parse().map_err(|_| ApiError::NotFound("ticket not found".into()))
+    raw.parse()
+        .map_err(|_| ApiError::NotFound("ticket not found".into()))
 }
 
 /// The version named by `If-Match` (`"3"`, `W/"3"` or `3`), if any.
@@ -103,7 +108,9 @@ pub(crate) fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
         .ok()
         .filter(|v| *v >= 0)
         .map(Some)
-        .ok_or_else(|| ApiError::BadRequest("If-Match must be an ETag this API returned, like \"3\"".into()))
+        .ok_or_else(|| {
+            ApiError::BadRequest("If-Match must be an ETag this API returned, like \"3\"".into())
+        })
 }
 
 /// `Idempotency-Key`, if sent: 1–255 visible ASCII characters.
@@ -148,7 +155,12 @@ pub(crate) async fn wait_consistent(
     let target = position_token(token, "consistent_with")?;
     state
         .consistency
-        .wait_for(state.store.db(), projectors, target, state.config.consistency_timeout)
+        .wait_for(
+            state.store.db(),
+            projectors,
+            target,
+            state.config.consistency_timeout,
+        )
         .await
         .map_err(|e| match e {
             tgcrm_projections::consistency::WaitError::TimedOut => ApiError::Unavailable(
@@ -185,7 +197,9 @@ pub(crate) async fn run_command(
     metrics::counter!("commands_total", "type" => kind, "outcome" => outcome).increment(1);
     match result {
         Ok(outcome) => Ok(outcome),
-        Err(tgcrm_store::tickets::CommandError::NotFound) => Err(ApiError::NotFound("ticket not found".into())),
+        Err(tgcrm_store::tickets::CommandError::NotFound) => {
+            Err(ApiError::NotFound("ticket not found".into()))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -208,7 +222,8 @@ fn command_kind(c: &TicketCommand) -> &'static str {
 pub(crate) fn etag(version: i64) -> (HeaderName, HeaderValue) {
     (
         ETAG,
-        HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\"")),
+        HeaderValue::from_str(&format!("\"{version}\""))
+            .unwrap_or(HeaderValue::from_static("\"0\"")),
     )
 }
 

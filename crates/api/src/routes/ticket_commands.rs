@@ -6,14 +6,19 @@ use std::collections::BTreeSet;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use tgcrm_domain::ticket::{Assign, ChangePriority, ChangeStatus, ChangeTags, SetFields, TicketCommand};
+use tgcrm_domain::ticket::{
+    Assign, ChangePriority, ChangeStatus, ChangeTags, SetFields, TicketCommand,
+};
 use tgcrm_domain::values::{FieldKey, Fields, Note, Priority, Status, ValueError};
 use tgcrm_domain::{AgentId, TeamId};
 use tgcrm_store::tokens::Role;
 
 use super::{if_match, run_command, ticket_answer, ticket_id};
 use crate::auth::Auth;
-use crate::dto::{AssignBody, ChangePriorityBody, ChangeStatusBody, FieldsBody, Problems, TagsBody, TicketView, UnassignBody, parse_tags};
+use crate::dto::{
+    AssignBody, ChangePriorityBody, ChangeStatusBody, FieldsBody, Problems, TagsBody, TicketView,
+    UnassignBody, parse_tags,
+};
 use crate::error::{Problem, Result};
 use crate::state::AppState;
 
@@ -56,8 +61,17 @@ pub async fn change_status(
     let to = p.take(body.status.parse::<Status>());
     let reason = note(body.reason.as_deref(), "reason", &mut p);
     p.finish()?;
-    let Some(to) = to else { return Err(crate::ApiError::field("status", "required")) };
-    command(&state, &auth, &req, &path, TicketCommand::ChangeStatus(ChangeStatus { to, reason })).await
+    let Some(to) = to else {
+        return Err(crate::ApiError::field("status", "required"));
+    };
+    command(
+        &state,
+        &auth,
+        &req,
+        &path,
+        TicketCommand::ChangeStatus(ChangeStatus { to, reason }),
+    )
+    .await
 }
 
 /// Change a ticket's priority.
@@ -75,8 +89,18 @@ pub async fn change_priority(
     body: web::Json<ChangePriorityBody>,
 ) -> Result<HttpResponse> {
     auth.require(WRITERS)?;
-    let to = body.priority.parse::<Priority>().map_err(|e| crate::ApiError::field("priority", e.reason))?;
-    command(&state, &auth, &req, &path, TicketCommand::ChangePriority(ChangePriority { to })).await
+    let to = body
+        .priority
+        .parse::<Priority>()
+        .map_err(|e| crate::ApiError::field("priority", e.reason))?;
+    command(
+        &state,
+        &auth,
+        &req,
+        &path,
+        TicketCommand::ChangePriority(ChangePriority { to }),
+    )
+    .await
 }
 
 /// Assign to an agent, a team, or both, with an optional transfer note.
@@ -95,26 +119,42 @@ pub async fn assign(
 ) -> Result<HttpResponse> {
     auth.require(WRITERS)?;
     let mut p = Problems::default();
-    let agent = body.agent_id.as_deref().and_then(|a| match a.parse::<AgentId>() {
-        Ok(a) => Some(a),
-        Err(_) => {
-            p.push("agent_id", "must be a UUID");
-            None
-        }
-    });
-    let team = body.team_id.as_deref().and_then(|t| match t.parse::<TeamId>() {
-        Ok(t) => Some(t),
-        Err(_) => {
-            p.push("team_id", "must be a UUID");
-            None
-        }
-    });
+    let agent = body
+        .agent_id
+        .as_deref()
+        .and_then(|a| match a.parse::<AgentId>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                p.push("agent_id", "must be a UUID");
+                None
+            }
+        });
+    let team = body
+        .team_id
+        .as_deref()
+        .and_then(|t| match t.parse::<TeamId>() {
+            Ok(t) => Some(t),
+            Err(_) => {
+                p.push("team_id", "must be a UUID");
+                None
+            }
+        });
     if body.agent_id.is_none() && body.team_id.is_none() {
-        p.push("agent_id", "name an agent_id, a team_id, or both (DELETE unassigns)");
+        p.push(
+            "agent_id",
+            "name an agent_id, a team_id, or both (DELETE unassigns)",
+        );
     }
     let note = note(body.note.as_deref(), "note", &mut p);
     p.finish()?;
-    command(&state, &auth, &req, &path, TicketCommand::Assign(Assign { agent, team, note })).await
+    command(
+        &state,
+        &auth,
+        &req,
+        &path,
+        TicketCommand::Assign(Assign { agent, team, note }),
+    )
+    .await
 }
 
 /// Release the ticket's agent; it stays with its team.
@@ -157,7 +197,14 @@ pub async fn change_tags(
     let add = parse_tags(&body.add, "add", &mut p);
     let remove = parse_tags(&body.remove, "remove", &mut p);
     p.finish()?;
-    command(&state, &auth, &req, &path, TicketCommand::ChangeTags(ChangeTags { add, remove })).await
+    command(
+        &state,
+        &auth,
+        &req,
+        &path,
+        TicketCommand::ChangeTags(ChangeTags { add, remove }),
+    )
+    .await
 }
 
 /// Set and remove custom fields.
@@ -177,9 +224,20 @@ pub async fn change_fields(
     auth.require(WRITERS)?;
     let mut p = Problems::default();
     let set = p.take(Fields::parse(&body.set)).unwrap_or_default();
-    let remove: BTreeSet<FieldKey> = body.remove.iter().filter_map(|k| p.take(FieldKey::parse(k))).collect();
+    let remove: BTreeSet<FieldKey> = body
+        .remove
+        .iter()
+        .filter_map(|k| p.take(FieldKey::parse(k)))
+        .collect();
     p.finish()?;
-    command(&state, &auth, &req, &path, TicketCommand::SetFields(SetFields { set, remove })).await
+    command(
+        &state,
+        &auth,
+        &req,
+        &path,
+        TicketCommand::SetFields(SetFields { set, remove }),
+    )
+    .await
 }
 
 /// Archive a closed ticket (hidden from lists unless `archived=true`).

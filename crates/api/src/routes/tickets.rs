@@ -4,25 +4,34 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use tgcrm_domain::MessageId;
 use tgcrm_domain::TicketId;
 use tgcrm_domain::ticket::{AddMessage, Channel, MessageVisibility, OpenTicket, TicketCommand};
 use tgcrm_domain::values::{MessageText, Status, Subject};
-use tgcrm_domain::MessageId;
 use tgcrm_projections::cursor::decode_time_id;
 use tgcrm_projections::ticket_list::{self, TicketFilter};
 use tgcrm_store::load::{load_ticket, load_ticket_as_of};
 use tgcrm_store::tokens::Role;
 use utoipa::IntoParams;
 
-use super::{etag, idempotency_key, page_limit, run_command, ticket_answer, ticket_id, wait_consistent};
+use super::{
+    etag, idempotency_key, page_limit, run_command, ticket_answer, ticket_id, wait_consistent,
+};
 use crate::auth::Auth;
 use crate::dto::{
-    CreateTicket, Problems, TicketPageView, TicketView, parse_attachments, parse_fields, parse_priority, parse_tags,
+    CreateTicket, Problems, TicketPageView, TicketView, parse_attachments, parse_fields,
+    parse_priority, parse_tags,
 };
 use crate::error::{ApiError, Problem, Result};
 use crate::state::AppState;
 
-pub const READERS: &[Role] = &[Role::Admin, Role::Agent, Role::Bot, Role::Analyst, Role::Auditor];
+pub const READERS: &[Role] = &[
+    Role::Admin,
+    Role::Agent,
+    Role::Bot,
+    Role::Analyst,
+    Role::Auditor,
+];
 
 /// Open a ticket. With `Idempotency-Key`, a repeat of the request returns the
 /// same ticket (200) instead of opening another.
@@ -48,17 +57,28 @@ pub async fn create_ticket(
     let priority = parse_priority(body.priority.as_deref(), &mut p);
     let tags = parse_tags(body.tags.as_deref().unwrap_or(&[]), "tags", &mut p);
     let fields = parse_fields(body.fields.as_ref(), &mut p);
-    let attachments = parse_attachments(body.attachments.as_deref().unwrap_or(&[]), "attachments", &mut p);
+    let attachments = parse_attachments(
+        body.attachments.as_deref().unwrap_or(&[]),
+        "attachments",
+        &mut p,
+    );
     let text = p.take(
         MessageText::parse_with_attachments(&body.body, !attachments.is_empty())
             .map_err(|e| tgcrm_domain::values::ValueError::new("body", e.reason)),
     );
     if tags.len() > tgcrm_domain::ticket::Ticket::MAX_TAGS {
-        p.push("tags", format!("at most {} tags", tgcrm_domain::ticket::Ticket::MAX_TAGS));
+        p.push(
+            "tags",
+            format!("at most {} tags", tgcrm_domain::ticket::Ticket::MAX_TAGS),
+        );
     }
     p.finish()?;
-    let (Some(subject), Some(customer), Some(priority), Some(text)) = (subject, customer, priority, text) else {
-        return Err(ApiError::Internal(anyhow::anyhow!("validated fields missing")));
+    let (Some(subject), Some(customer), Some(priority), Some(text)) =
+        (subject, customer, priority, text)
+    else {
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "validated fields missing"
+        )));
     };
     let (ticket_id, message_id) = match &key {
         Some(k) => (
@@ -88,10 +108,17 @@ pub async fn create_ticket(
         follows_up: None,
     });
     let outcome = run_command(&state, &auth, &ticket_id, None, command).await?;
-    let status = if outcome.events.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
+    let status = if outcome.events.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     let mut res = ticket_answer(status, &outcome);
-    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&format!("/v1/tickets/{ticket_id}")) {
-        res.headers_mut().insert(actix_web::http::header::LOCATION, v);
+    if let Ok(v) =
+        actix_web::http::header::HeaderValue::from_str(&format!("/v1/tickets/{ticket_id}"))
+    {
+        res.headers_mut()
+            .insert(actix_web::http::header::LOCATION, v);
     }
     Ok(res)
 }
@@ -156,11 +183,19 @@ pub async fn list_tickets(
         Some("none") => Some(None),
         Some(a) => parse_uuid("assignee", a, &mut p).map(Some),
     };
-    let team = q.team.as_deref().and_then(|t| parse_uuid("team", t, &mut p));
+    let team = q
+        .team
+        .as_deref()
+        .and_then(|t| parse_uuid("team", t, &mut p));
     let tag = q
         .tag
         .as_deref()
-        .and_then(|t| p.take(tgcrm_domain::values::Tag::parse(t).map_err(|e| tgcrm_domain::values::ValueError::new("tag", e.reason))))
+        .and_then(|t| {
+            p.take(
+                tgcrm_domain::values::Tag::parse(t)
+                    .map_err(|e| tgcrm_domain::values::ValueError::new("tag", e.reason)),
+            )
+        })
         .map(|t| t.as_str().to_owned());
     let limit = match page_limit(q.limit) {
         Ok(l) => l,
@@ -234,7 +269,8 @@ pub async fn get_ticket(
         Some(at) => load_ticket_as_of(state.store.db(), &id, at).await?,
         None => load_ticket(state.store.db(), &id).await?,
     };
-    let visible = loaded.state.exists() && loaded.state.workspace_id.as_ref() == Some(&auth.workspace);
+    let visible =
+        loaded.state.exists() && loaded.state.workspace_id.as_ref() == Some(&auth.workspace);
     if !visible {
         return Err(ApiError::NotFound(if q.as_of.is_some() {
             "ticket not found (or not yet opened at as_of)".into()

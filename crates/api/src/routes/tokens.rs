@@ -92,9 +92,16 @@ fn map_err(e: TokenError) -> ApiError {
     responses((status = 201, body = IssuedToken), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
-pub async fn issue(state: web::Data<AppState>, auth: Auth, body: web::Json<IssueToken>) -> Result<HttpResponse> {
+pub async fn issue(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<IssueToken>,
+) -> Result<HttpResponse> {
     auth.require(&[Role::Admin])?;
-    let role: Role = body.role.parse().map_err(|e: String| ApiError::field("role", e))?;
+    let role: Role = body
+        .role
+        .parse()
+        .map_err(|e: String| ApiError::field("role", e))?;
     let agent = match body.agent_id.as_deref() {
         Some(a) => Some(
             a.parse::<tgcrm_domain::AgentId>()
@@ -162,7 +169,12 @@ pub async fn rotate(
     let grace = match body.grace_seconds {
         None => state.config.rotation_grace,
         Some(s) if (0..=30 * 86_400).contains(&s) => chrono::Duration::seconds(s),
-        Some(_) => return Err(ApiError::field("grace_seconds", "must be between 0 and 2592000")),
+        Some(_) => {
+            return Err(ApiError::field(
+                "grace_seconds",
+                "must be between 0 and 2592000",
+            ));
+        }
     };
     let (record, secret) = tokens::rotate(
         state.store.db(),
@@ -186,10 +198,20 @@ pub async fn rotate(
     responses((status = 200, body = TokenView), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem)),
     security(("bearer" = [])))]
-pub async fn revoke(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse> {
+pub async fn revoke(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
     auth.require(&[Role::Admin])?;
-    let record = tokens::revoke(state.store.db(), auth.workspace.as_str(), &path, &auth.metadata(), state.clock.now())
-        .await
-        .map_err(map_err)?;
+    let record = tokens::revoke(
+        state.store.db(),
+        auth.workspace.as_str(),
+        &path,
+        &auth.metadata(),
+        state.clock.now(),
+    )
+    .await
+    .map_err(map_err)?;
     Ok(HttpResponse::Ok().json(TokenView::from(record)))
 }

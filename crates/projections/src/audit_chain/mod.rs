@@ -85,7 +85,10 @@ impl Projector for AuditChainProjector {
 
     async fn apply(&self, tx: &mut Tx, event: &StoredEvent) -> anyhow::Result<()> {
         let previous = head_in(tx, &event.workspace_id).await?;
-        if previous.as_ref().is_some_and(|p| p.event_id == event.event_id) {
+        if previous
+            .as_ref()
+            .is_some_and(|p| p.event_id == event.event_id)
+        {
             return Ok(());
         }
         let (index, prev_hash) = match previous {

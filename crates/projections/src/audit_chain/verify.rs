@@ -54,13 +54,33 @@ pub async fn verify(db: &Db, mut progress: impl FnMut(u64)) -> anyhow::Result<Ve
                 reason,
             };
             if pending > 0 {
-                return Ok(report(checked, pending, Some(broken("a chained event follows unchained ones: the chain skips an event".into()))));
+                return Ok(report(
+                    checked,
+                    pending,
+                    Some(broken(
+                        "a chained event follows unchained ones: the chain skips an event".into(),
+                    )),
+                ));
             }
             if link.workspace_id != e.workspace_id || link.chain_index != index + 1 {
-                return Ok(report(checked, pending, Some(broken(format!("chain link out of order (index {}, expected {})", link.chain_index, index + 1)))));
+                return Ok(report(
+                    checked,
+                    pending,
+                    Some(broken(format!(
+                        "chain link out of order (index {}, expected {})",
+                        link.chain_index,
+                        index + 1
+                    ))),
+                ));
             }
             if link.prev_hash != prev {
-                return Ok(report(checked, pending, Some(broken("chain link does not follow the previous link".into()))));
+                return Ok(report(
+                    checked,
+                    pending,
+                    Some(broken(
+                        "chain link does not follow the previous link".into(),
+                    )),
+                ));
             }
             let expected = event_hash(&prev, e);
             if link.hash != expected {
@@ -76,7 +96,9 @@ pub async fn verify(db: &Db, mut progress: impl FnMut(u64)) -> anyhow::Result<Ve
     struct Count {
         n: i64,
     }
-    let links: Count = db.fetch_one("SELECT COUNT(*) AS n FROM audit_chain", args![]).await?;
+    let links: Count = db
+        .fetch_one("SELECT COUNT(*) AS n FROM audit_chain", args![])
+        .await?;
     if u64::try_from(links.n).unwrap_or(0) > checked {
         return Ok(report(
             checked,
@@ -85,7 +107,10 @@ pub async fn verify(db: &Db, mut progress: impl FnMut(u64)) -> anyhow::Result<Ve
                 workspace_id: String::new(),
                 position: position.token(),
                 event_id: String::new(),
-                reason: format!("the chain has {} links but only {checked} events match: events were removed", links.n),
+                reason: format!(
+                    "the chain has {} links but only {checked} events match: events were removed",
+                    links.n
+                ),
             }),
         ));
     }
@@ -109,7 +134,10 @@ async fn links_for(db: &Db, ids: &[String]) -> anyhow::Result<HashMap<String, Ch
              WHERE event_id IN ({})",
             placeholders.join(", ")
         );
-        let args = chunk.iter().map(|s| tgcrm_store::Arg::from(s.clone())).collect();
+        let args = chunk
+            .iter()
+            .map(|s| tgcrm_store::Arg::from(s.clone()))
+            .collect();
         let rows: Vec<ChainHead> = db.fetch_all(&sql, args).await?;
         for r in rows {
             out.insert(r.event_id.clone(), r);

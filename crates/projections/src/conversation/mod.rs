@@ -93,7 +93,12 @@ impl Projector for ConversationProjector {
                 )
                 .await?;
             }
-            TicketEvent::MessageEdited { message_id, text, at, .. } => {
+            TicketEvent::MessageEdited {
+                message_id,
+                text,
+                at,
+                ..
+            } => {
                 tx.execute(
                     "UPDATE rm_messages SET text = $2, edited_at = $3, edit_sequence = $4 \
                      WHERE message_id = $1 AND (edit_sequence IS NULL OR edit_sequence < $4)",

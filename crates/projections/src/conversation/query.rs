@@ -30,14 +30,21 @@ pub async fn list(
     after_sequence: i64,
     limit: i64,
 ) -> Result<(Vec<MessageRow>, Option<String>), SqlError> {
-    let visibility_clause = if include_internal { "" } else { " AND visibility = 'public'" };
+    let visibility_clause = if include_internal {
+        ""
+    } else {
+        " AND visibility = 'public'"
+    };
     let sql = format!(
         "SELECT message_id, ticket_id, sequence, author_kind, author_id, visibility, text, attachments, created_at, \
          edited_at FROM rm_messages WHERE workspace_id = $1 AND ticket_id = $2 AND sequence > $3{visibility_clause} \
          ORDER BY sequence LIMIT $4"
     );
     let mut rows: Vec<MessageRow> = db
-        .fetch_all(&sql, args![workspace_id, ticket_id, after_sequence, limit + 1])
+        .fetch_all(
+            &sql,
+            args![workspace_id, ticket_id, after_sequence, limit + 1],
+        )
         .await?;
     let next = if rows.len() as i64 > limit {
         rows.truncate(usize::try_from(limit).unwrap_or(0));

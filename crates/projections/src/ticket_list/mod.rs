@@ -128,7 +128,8 @@ impl Projector for TicketListProjector {
                 at,
                 ..
             } => {
-                let first_response = visibility == MessageVisibility::Public && author.is_human_agent();
+                let first_response =
+                    visibility == MessageVisibility::Public && author.is_human_agent();
                 let sql = format!(
                     "UPDATE rm_tickets SET message_count = message_count + 1, last_message_at = $3, \
                      first_response_at = CASE WHEN $4 AND first_response_at IS NULL THEN $3 ELSE first_response_at END, \
@@ -149,23 +150,36 @@ impl Projector for TicketListProjector {
                 tx.execute(&sql, args![id, seq, to.as_str(), at]).await?;
             }
             TicketEvent::PriorityChanged { to, at, .. } => {
-                let sql = format!("UPDATE rm_tickets SET priority = $3, updated_at = $4, version = $2 {guard}");
+                let sql = format!(
+                    "UPDATE rm_tickets SET priority = $3, updated_at = $4, version = $2 {guard}"
+                );
                 tx.execute(&sql, args![id, seq, to.as_str(), at]).await?;
             }
             TicketEvent::Assigned {
-                agent_id, team_id, at, ..
+                agent_id,
+                team_id,
+                at,
+                ..
             } => {
                 let sql = format!(
                     "UPDATE rm_tickets SET assignee_agent_id = $3, team_id = $4, updated_at = $5, version = $2 {guard}"
                 );
                 tx.execute(
                     &sql,
-                    args![id, seq, agent_id.map(|a| a.to_string()), team_id.map(|t| t.to_string()), at],
+                    args![
+                        id,
+                        seq,
+                        agent_id.map(|a| a.to_string()),
+                        team_id.map(|t| t.to_string()),
+                        at
+                    ],
                 )
                 .await?;
             }
             TicketEvent::Unassigned { at, .. } => {
-                let sql = format!("UPDATE rm_tickets SET assignee_agent_id = NULL, updated_at = $3, version = $2 {guard}");
+                let sql = format!(
+                    "UPDATE rm_tickets SET assignee_agent_id = NULL, updated_at = $3, version = $2 {guard}"
+                );
                 tx.execute(&sql, args![id, seq, at]).await?;
             }
             TicketEvent::TagsChanged { added, removed, at } => {
@@ -189,18 +203,26 @@ impl Projector for TicketListProjector {
                     tag: String,
                 }
                 let tags: Vec<TagRow> = tx
-                    .fetch_all("SELECT tag FROM rm_ticket_tags WHERE ticket_id = $1 ORDER BY tag", args![id])
+                    .fetch_all(
+                        "SELECT tag FROM rm_ticket_tags WHERE ticket_id = $1 ORDER BY tag",
+                        args![id],
+                    )
                     .await?;
                 let tags: Vec<String> = tags.into_iter().map(|t| t.tag).collect();
-                let sql = format!("UPDATE rm_tickets SET tags = $3, updated_at = $4, version = $2 {guard}");
-                tx.execute(&sql, args![id, seq, serde_json::to_value(tags)?, at]).await?;
+                let sql = format!(
+                    "UPDATE rm_tickets SET tags = $3, updated_at = $4, version = $2 {guard}"
+                );
+                tx.execute(&sql, args![id, seq, serde_json::to_value(tags)?, at])
+                    .await?;
             }
             TicketEvent::FieldsChanged { at, .. } => {
                 let sql = format!("UPDATE rm_tickets SET updated_at = $3, version = $2 {guard}");
                 tx.execute(&sql, args![id, seq, at]).await?;
             }
             TicketEvent::Archived { at } => {
-                let sql = format!("UPDATE rm_tickets SET archived = $3, updated_at = $4, version = $2 {guard}");
+                let sql = format!(
+                    "UPDATE rm_tickets SET archived = $3, updated_at = $4, version = $2 {guard}"
+                );
                 tx.execute(&sql, args![id, seq, true, at]).await?;
             }
         }

@@ -99,14 +99,21 @@ pub async fn list(db: &Db, f: &TicketFilter) -> Result<TicketPage, SqlError> {
         args.push((*at).into());
         args.push(id.clone().into());
         let (a, b) = (args.len() - 1, args.len());
-        sql.push_str(&format!(" AND (created_at < ${a} OR (created_at = ${a} AND ticket_id < ${b}))"));
+        sql.push_str(&format!(
+            " AND (created_at < ${a} OR (created_at = ${a} AND ticket_id < ${b}))"
+        ));
     }
     args.push((f.limit + 1).into());
-    sql.push_str(&format!(" ORDER BY created_at DESC, ticket_id DESC LIMIT ${}", args.len()));
+    sql.push_str(&format!(
+        " ORDER BY created_at DESC, ticket_id DESC LIMIT ${}",
+        args.len()
+    ));
     let mut items: Vec<TicketSummary> = db.fetch_all(&sql, args).await?;
     let next_cursor = if items.len() as i64 > f.limit {
         items.truncate(usize::try_from(f.limit).unwrap_or(0));
-        items.last().map(|t| encode_time_id(t.created_at, &t.ticket_id))
+        items
+            .last()
+            .map(|t| encode_time_id(t.created_at, &t.ticket_id))
     } else {
         None
     };
