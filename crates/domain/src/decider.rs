@@ -22,7 +22,11 @@ pub trait Decider: cqrs_es::Aggregate<Event = Self::Fact> + Clone + Send + Sync 
     type Cmd: Clone + Send + Sync;
     type Refused: Refusal;
 
-    fn decide(&self, command: Self::Cmd, now: DateTime<Utc>) -> Result<Vec<Self::Fact>, Self::Refused>;
+    fn decide(
+        &self,
+        command: Self::Cmd,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Self::Fact>, Self::Refused>;
     fn evolve(&mut self, event: Self::Fact);
     /// The workspace the aggregate belongs to, once it exists.
     fn workspace(&self) -> Option<&WorkspaceId>;

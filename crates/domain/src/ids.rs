@@ -105,6 +105,13 @@ impl WorkspaceId {
     }
 }
 
+impl Default for WorkspaceId {
+    /// The workspace named `default`.
+    fn default() -> Self {
+        Self("default".to_owned())
+    }
+}
+
 impl TryFrom<String> for WorkspaceId {
     type Error = crate::values::ValueError;
     fn try_from(value: String) -> Result<Self, Self::Error> {

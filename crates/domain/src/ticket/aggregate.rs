@@ -51,7 +51,11 @@ impl crate::decider::Decider for Ticket {
     type Cmd = TicketCommand;
     type Refused = TicketError;
 
-    fn decide(&self, command: TicketCommand, now: DateTime<Utc>) -> Result<Vec<TicketEvent>, TicketError> {
+    fn decide(
+        &self,
+        command: TicketCommand,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<TicketEvent>, TicketError> {
         decide(self, command, now)
     }
 

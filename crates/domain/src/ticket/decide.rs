@@ -26,6 +26,11 @@ pub fn decide(
             // random or derived from an idempotency key).
             return Ok(vec![]);
         }
+        if open.tags.len() > Ticket::MAX_TAGS {
+            return Err(TicketError::TooManyTags {
+                max: Ticket::MAX_TAGS,
+            });
+        }
         let mut events = vec![TicketEvent::Opened {
             ticket_id: open.ticket_id,
             workspace_id: open.workspace_id,
@@ -132,7 +137,9 @@ fn edit_message(
     e: EditMessage,
     now: DateTime<Utc>,
 ) -> Result<Vec<TicketEvent>, TicketError> {
-    let original = ticket.message(&e.message_id).ok_or(TicketError::MessageNotFound)?;
+    let original = ticket
+        .message(&e.message_id)
+        .ok_or(TicketError::MessageNotFound)?;
     if original.author != e.editor {
         return Err(TicketError::NotMessageAuthor);
     }
@@ -146,13 +153,15 @@ fn edit_message(
 
 fn assign(ticket: &Ticket, a: Assign, now: DateTime<Utc>) -> Result<Vec<TicketEvent>, TicketError> {
     if a.agent.is_none() && a.team.is_none() {
-        return Err(TicketError::NothingToChange("name an agent, a team, or both"));
+        return Err(TicketError::NothingToChange(
+            "name an agent, a team, or both",
+        ));
     }
     let team = a.team.or(ticket.team);
     let agent = match (a.agent, a.team) {
         (Some(agent), _) => Some(agent),
         // A move to another team's queue releases the current agent.
-        (None, Some(new_team)) if Some(new_team) != ticket.team => None,
+        (None, Some(new_team)) if ticket.team.is_some_and(|t| t != new_team) => None,
         (None, _) => ticket.assignee,
     };
     if agent == ticket.assignee && team == ticket.team {
@@ -181,14 +190,24 @@ fn change_tags(
         .into_iter()
         .filter(|t| !ticket.tags.contains(t) && !c.remove.contains(t))
         .collect();
-    let removed: BTreeSet<_> = c.remove.into_iter().filter(|t| ticket.tags.contains(t)).collect();
+    let removed: BTreeSet<_> = c
+        .remove
+        .into_iter()
+        .filter(|t| ticket.tags.contains(t))
+        .collect();
     if added.is_empty() && removed.is_empty() {
         return Ok(vec![]);
     }
     if ticket.tags.len() + added.len() - removed.len() > Ticket::MAX_TAGS {
-        return Err(TicketError::TooManyTags { max: Ticket::MAX_TAGS });
+        return Err(TicketError::TooManyTags {
+            max: Ticket::MAX_TAGS,
+        });
     }
-    Ok(vec![TicketEvent::TagsChanged { added, removed, at: now }])
+    Ok(vec![TicketEvent::TagsChanged {
+        added,
+        removed,
+        at: now,
+    }])
 }
 
 fn set_fields(
@@ -208,21 +227,33 @@ fn set_fields(
     let removed: BTreeSet<_> = c
         .remove
         .into_iter()
-        .filter(|k| ticket.fields.get(k).is_some() && set.get(k).is_none())
+        // A key both set and removed is set.
+        .filter(|k| ticket.fields.get(k).is_some() && c.set.get(k).is_none())
         .collect();
     if set.is_empty() && removed.is_empty() {
         return Ok(vec![]);
     }
-    let new_keys = set.iter().filter(|(k, _)| ticket.fields.get(k).is_none()).count();
+    let new_keys = set
+        .iter()
+        .filter(|(k, _)| ticket.fields.get(k).is_none())
+        .count();
     if ticket.fields.len() + new_keys - removed.len() > Fields::MAX_FIELDS {
-        return Err(TicketError::TooManyFields { max: Fields::MAX_FIELDS });
+        return Err(TicketError::TooManyFields {
+            max: Fields::MAX_FIELDS,
+        });
     }
-    Ok(vec![TicketEvent::FieldsChanged { set, removed, at: now }])
+    Ok(vec![TicketEvent::FieldsChanged {
+        set,
+        removed,
+        at: now,
+    }])
 }
 
 fn archive(ticket: &Ticket, now: DateTime<Utc>) -> Result<Vec<TicketEvent>, TicketError> {
     if ticket.status != Status::Closed {
-        return Err(TicketError::ArchiveRequiresClosed { current: ticket.status });
+        return Err(TicketError::ArchiveRequiresClosed {
+            current: ticket.status,
+        });
     }
     if ticket.archived {
         return Ok(vec![]);

@@ -6,7 +6,9 @@ use crate::values::Status;
 pub enum TicketError {
     #[error("the ticket does not exist")]
     NotFound,
-    #[error("the ticket is closed; closed tickets are final (open a new ticket that follows up on it)")]
+    #[error(
+        "the ticket is closed; closed tickets are final (open a new ticket that follows up on it)"
+    )]
     Closed,
     #[error("a ticket can be closed only once it is resolved (it is {current})")]
     CloseRequiresResolved { current: Status },

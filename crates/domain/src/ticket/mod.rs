@@ -13,14 +13,12 @@ mod workflow;
 mod tests;
 
 pub use commands::{
-    AddMessage, Assign, ChangePriority, ChangeStatus, ChangeTags, EditMessage, OpenTicket, SetFields,
-    TicketCommand,
+    AddMessage, Assign, ChangePriority, ChangeStatus, ChangeTags, EditMessage, OpenTicket,
+    SetFields, TicketCommand,
 };
 pub use decide::decide;
 pub use errors::TicketError;
-pub use events::{
-    Author, Channel, MessageVisibility, TicketEvent, EVENT_VERSION,
-};
+pub use events::{Author, Channel, EVENT_VERSION, MessageVisibility, TicketEvent};
 pub use state::{MessageRef, Ticket};
 pub use workflow::{StatusChangeCause, check_transition};
 

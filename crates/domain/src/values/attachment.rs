@@ -41,13 +41,22 @@ impl Attachment {
     ) -> Result<Self, ValueError> {
         let r = reference.trim();
         if r.is_empty() || r.len() > 2_048 {
-            return Err(ValueError::new("media.reference", "must be 1–2048 characters"));
+            return Err(ValueError::new(
+                "media.reference",
+                "must be 1–2048 characters",
+            ));
         }
         if file_name.is_some_and(|n| n.chars().count() > 255) {
-            return Err(ValueError::new("media.file_name", "must be at most 255 characters"));
+            return Err(ValueError::new(
+                "media.file_name",
+                "must be at most 255 characters",
+            ));
         }
         if mime_type.is_some_and(|m| m.len() > 255 || !m.contains('/')) {
-            return Err(ValueError::new("media.mime_type", "must look like type/subtype"));
+            return Err(ValueError::new(
+                "media.mime_type",
+                "must look like type/subtype",
+            ));
         }
         Ok(Self {
             kind,

@@ -56,8 +56,8 @@ pub struct TelegramUsername(String);
 impl TelegramUsername {
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
         let t = raw.trim().trim_start_matches('@');
-        let ok = (4..=32).contains(&t.len())
-            && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let ok =
+            (4..=32).contains(&t.len()) && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if ok {
             Ok(Self(t.to_owned()))
         } else {
@@ -94,7 +94,10 @@ mod tests {
 
     #[test]
     fn usernames_lose_their_at_sign() {
-        assert_eq!(TelegramUsername::parse("@alice_1").unwrap().as_str(), "alice_1");
+        assert_eq!(
+            TelegramUsername::parse("@alice_1").unwrap().as_str(),
+            "alice_1"
+        );
         assert!(TelegramUsername::parse("a b c d").is_err());
     }
 }

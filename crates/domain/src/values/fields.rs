@@ -17,7 +17,9 @@ impl FieldKey {
         let ok = !raw.is_empty()
             && raw.len() <= 64
             && raw.starts_with(|c: char| c.is_ascii_lowercase())
-            && raw.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
@@ -43,7 +45,10 @@ impl Fields {
 
     pub fn parse(raw: &serde_json::Map<String, serde_json::Value>) -> Result<Self, ValueError> {
         if raw.len() > Self::MAX_FIELDS {
-            return Err(ValueError::new("fields", format!("at most {} fields", Self::MAX_FIELDS)));
+            return Err(ValueError::new(
+                "fields",
+                format!("at most {} fields", Self::MAX_FIELDS),
+            ));
         }
         let mut out = BTreeMap::new();
         for (k, v) in raw {
@@ -52,7 +57,10 @@ impl Fields {
                 serde_json::Value::String(s) if s.chars().count() <= 1_000 => {}
                 serde_json::Value::Number(_) | serde_json::Value::Bool(_) => {}
                 serde_json::Value::String(_) => {
-                    return Err(ValueError::new(format!("fields.{k}"), "must be at most 1,000 characters"));
+                    return Err(ValueError::new(
+                        format!("fields.{k}"),
+                        "must be at most 1,000 characters",
+                    ));
                 }
                 _ => {
                     return Err(ValueError::new(

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::ValueError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     Low,
@@ -46,7 +48,12 @@ impl FromStr for Priority {
         Self::ALL
             .into_iter()
             .find(|p| p.as_str() == s)
-            .ok_or_else(|| ValueError::new("priority", format!("unknown priority '{s}'; expected one of low, normal, high, urgent")))
+            .ok_or_else(|| {
+                ValueError::new(
+                    "priority",
+                    format!("unknown priority '{s}'; expected one of low, normal, high, urgent"),
+                )
+            })
     }
 }
 

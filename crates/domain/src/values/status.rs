@@ -41,7 +41,10 @@ impl Status {
     /// Active tickets still need work from someone: they sit in queues and count
     /// toward an agent's load.
     pub fn is_active(self) -> bool {
-        matches!(self, Self::Open | Self::InProgress | Self::WaitingOnCustomer)
+        matches!(
+            self,
+            Self::Open | Self::InProgress | Self::WaitingOnCustomer
+        )
     }
 }
 

@@ -15,7 +15,8 @@ impl Tag {
         let t = raw.trim().to_lowercase();
         let ok = !t.is_empty()
             && t.chars().count() <= 50
-            && t.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ':' | '.'));
+            && t.chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ':' | '.'));
         if ok {
             Ok(Self(t))
         } else {

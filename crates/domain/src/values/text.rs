@@ -4,7 +4,12 @@ use serde::{Deserialize, Serialize};
 
 use super::ValueError;
 
-fn bounded(field: &str, raw: &str, max_chars: usize, allow_empty: bool) -> Result<String, ValueError> {
+fn bounded(
+    field: &str,
+    raw: &str,
+    max_chars: usize,
+    allow_empty: bool,
+) -> Result<String, ValueError> {
     let trimmed = raw.trim();
     if trimmed.is_empty() && !allow_empty {
         return Err(ValueError::new(field, "must not be empty"));
@@ -65,7 +70,11 @@ impl Subject {
     /// A subject taken from the first line of a customer's first message
     /// (intake), shortened to fit.
     pub fn from_first_line(text: &str) -> Result<Self, ValueError> {
-        let first = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+        let first = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("");
         let short: String = if first.chars().count() > 80 {
             let cut: String = first.chars().take(79).collect();
             format!("{}…", cut.trim_end())
