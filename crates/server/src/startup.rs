@@ -40,12 +40,14 @@ impl Application {
         let db = connect_and_migrate(&settings).await?;
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
-        Self::build_with(
+        let bot = tgcrm_bot_adapter::BotConfig::from_env()?;
+        Self::build_full(
             db,
             listener,
             clock,
             settings.api.clone(),
             RunnerConfig::default(),
+            bot,
         )
         .await
     }
@@ -56,6 +58,18 @@ impl Application {
         clock: Arc<dyn Clock>,
         api_config: ApiConfig,
         runner_config: RunnerConfig,
+    ) -> anyhow::Result<Self> {
+        Self::build_full(db, listener, clock, api_config, runner_config, None).await
+    }
+
+    /// Everything, with the Telegram bot when `bot` is given.
+    pub async fn build_full(
+        db: Db,
+        listener: TcpListener,
+        clock: Arc<dyn Clock>,
+        api_config: ApiConfig,
+        runner_config: RunnerConfig,
+        bot: Option<tgcrm_bot_adapter::BotConfig>,
     ) -> anyhow::Result<Self> {
         let _ = tgcrm_api::metrics::handle();
         let store = EventStore::new(db);
@@ -75,6 +89,16 @@ impl Application {
                 stopped.clone(),
             )));
         }
+        let bot_context = match bot {
+            Some(config) => {
+                let ctx = tgcrm_bot_adapter::adapter::BotContext::new(config, store.clone(), clock.clone())?;
+                let adapter = tgcrm_bot_adapter::BotAdapter::start(ctx.clone(), stopped.clone());
+                tasks.extend(adapter.tasks);
+                Some(ctx)
+            }
+            None => None,
+        };
+        let webhook = bot_context.filter(|c| c.config.mode == tgcrm_bot_adapter::Mode::Webhook);
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
             store: store.clone(),
@@ -94,6 +118,11 @@ impl Application {
                 .wrap(from_fn(tgcrm_api::request_meta::middleware))
                 .app_data(state.clone())
                 .configure(tgcrm_api::configure)
+                .configure(|cfg| {
+                    if let Some(ctx) = webhook.clone() {
+                        tgcrm_bot_adapter::webhook::configure(ctx)(cfg);
+                    }
+                })
                 .app_data(tgcrm_api::extract::json_config(body_limit))
                 .default_service(web::to(not_found))
         })

@@ -1,0 +1,133 @@
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tgcrm_bot_adapter::BotConfig;
+use tgcrm_domain::{Clock, ManualClock};
+use tgcrm_fake_telegram::FakeBotApi;
+use tgcrm_projections::runner::RunnerConfig;
+use tgcrm_server::startup::Application;
+use tgcrm_store::Db;
+
+pub const GROUP: i64 = -1_001_987_654_321;
+
+pub struct TestBot {
+    pub telegram: FakeBotApi,
+    pub db: Db,
+    pub address: String,
+    pub clock: ManualClock,
+    pub handle: actix_web::dev::ServerHandle,
+    _dir: tempfile::TempDir,
+    next_update: std::sync::atomic::AtomicI64,
+    next_message: std::sync::atomic::AtomicI64,
+}
+
+pub async fn spawn() -> TestBot {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("crm.db").display());
+    let db = Db::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    let telegram = FakeBotApi::start().await.unwrap();
+    let mut config = BotConfig::new("123:TEST", GROUP);
+    config.api_url = telegram.url().to_owned();
+    config.categories = vec!["Billing".into(), "Login".into()];
+    config.poll_timeout_secs = 1;
+    config.private_chat_interval_ms = 0;
+    config.group_interval_ms = 0;
+    let clock = ManualClock::new(chrono::Utc::now());
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let app = Application::build_full(
+        db.clone(),
+        listener,
+        Arc::new(clock.clone()) as Arc<dyn Clock>,
+        tgcrm_api::ApiConfig::default(),
+        RunnerConfig {
+            batch_size: 500,
+            poll_interval: Duration::from_millis(50),
+        },
+        Some(config),
+    )
+    .await
+    .unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.server_handle();
+    tokio::spawn(app.run_until_stopped());
+    TestBot {
+        telegram,
+        db,
+        address,
+        clock,
+        handle,
+        _dir: dir,
+        next_update: 200_000_000.into(),
+        next_message: 100.into(),
+    }
+}
+
+impl TestBot {
+    fn ids(&self) -> (i64, i64) {
+        use std::sync::atomic::Ordering;
+        (
+            self.next_update.fetch_add(1, Ordering::SeqCst),
+            self.next_message.fetch_add(1, Ordering::SeqCst),
+        )
+    }
+
+    pub fn customer_text(&self, user: i64, text: &str) -> i64 {
+        let (u, m) = self.ids();
+        self.telegram.push_update(json!({
+            "update_id": u,
+            "message": {
+                "message_id": m,
+                "from": {"id": user, "is_bot": false, "first_name": "Ivan", "last_name": "Petrov", "username": "ivanp"},
+                "chat": {"id": user, "first_name": "Ivan", "last_name": "Petrov", "username": "ivanp", "type": "private"},
+                "date": 1_763_856_000,
+                "text": text
+            }
+        }));
+        m
+    }
+
+    pub fn customer_callback(&self, user: i64, data: &str) {
+        let (u, m) = self.ids();
+        self.telegram.push_update(json!({
+            "update_id": u,
+            "callback_query": {
+                "id": format!("cb{u}"),
+                "from": {"id": user, "is_bot": false, "first_name": "Ivan", "last_name": "Petrov", "username": "ivanp"},
+                "message": {
+                    "message_id": m,
+                    "from": {"id": 7_000_000_001_i64, "is_bot": true, "first_name": "Acme Support", "username": "acme_support_bot"},
+                    "chat": {"id": user, "first_name": "Ivan", "type": "private"},
+                    "date": 1_763_856_001,
+                    "text": "What is your question about?"
+                },
+                "chat_instance": "-862013739001",
+                "data": data
+            }
+        }));
+    }
+
+    pub async fn wait(&self, what: &str, pred: impl Fn(&[tgcrm_fake_telegram::Call]) -> bool) {
+        let ok = self.telegram.wait_for(Duration::from_secs(10), pred).await;
+        assert!(ok, "timed out waiting for {what}; calls: {:#?}", self.telegram.calls());
+    }
+
+    pub async fn tickets(&self) -> Vec<Value> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            payload: Value,
+        }
+        let rows: Vec<Row> = self
+            .db
+            .fetch_all("SELECT payload FROM events WHERE event_type = 'TicketOpened' ORDER BY position", vec![])
+            .await
+            .unwrap();
+        rows.into_iter().map(|r| r.payload["TicketOpened"].clone()).collect()
+    }
+}
+
+pub fn text_of(call: &tgcrm_fake_telegram::Call) -> String {
+    call.params.get("text").and_then(Value::as_str).unwrap_or("").to_owned()
+}
