@@ -27,10 +27,17 @@ pub struct BotContext {
 }
 
 impl BotContext {
-    pub fn new(config: BotConfig, store: EventStore, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+    pub fn new(
+        config: BotConfig,
+        store: EventStore,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
         let url = reqwest_url(&config.api_url)?;
         let bot = Bot::new(config.token()).set_api_url(url);
-        let pacer = Arc::new(Pacer::new(config.private_chat_interval_ms, config.group_interval_ms));
+        let pacer = Arc::new(Pacer::new(
+            config.private_chat_interval_ms,
+            config.group_interval_ms,
+        ));
         Ok(Self {
             bot,
             config: Arc::new(config),
@@ -47,7 +54,8 @@ impl BotContext {
 }
 
 fn reqwest_url(raw: &str) -> anyhow::Result<reqwest::Url> {
-    reqwest::Url::parse(raw).map_err(|e| anyhow::anyhow!("TELEGRAM_API_URL {raw:?} is not a URL: {e}"))
+    reqwest::Url::parse(raw)
+        .map_err(|e| anyhow::anyhow!("TELEGRAM_API_URL {raw:?} is not a URL: {e}"))
 }
 
 /// The running bot: its tasks end when `stop` fires.

@@ -26,7 +26,11 @@ impl Row {
 }
 
 /// The active agent with this Telegram user id in the workspace.
-pub async fn by_telegram_id(db: &Db, workspace: &str, telegram_user_id: i64) -> Result<Option<KnownAgent>, SqlError> {
+pub async fn by_telegram_id(
+    db: &Db,
+    workspace: &str,
+    telegram_user_id: i64,
+) -> Result<Option<KnownAgent>, SqlError> {
     let row: Option<Row> = db
         .fetch_optional(
             "SELECT agent_id, name FROM rm_agents WHERE workspace_id = $1 AND telegram_user_id = $2 AND active = $3",
@@ -37,7 +41,11 @@ pub async fn by_telegram_id(db: &Db, workspace: &str, telegram_user_id: i64) -> 
 }
 
 /// The active agent with this Telegram username (without `@`, any case).
-pub async fn by_username(db: &Db, workspace: &str, username: &str) -> Result<Option<KnownAgent>, SqlError> {
+pub async fn by_username(
+    db: &Db,
+    workspace: &str,
+    username: &str,
+) -> Result<Option<KnownAgent>, SqlError> {
     let row: Option<Row> = db
         .fetch_optional(
             "SELECT agent_id, name FROM rm_agents WHERE workspace_id = $1 AND LOWER(telegram_username) = LOWER($2) \

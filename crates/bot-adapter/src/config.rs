@@ -65,7 +65,9 @@ impl BotConfig {
             webhook_secret: None,
             workspace: WorkspaceId::default(),
             categories: vec!["Billing".into(), "Technical".into(), "Other".into()],
-            greeting: "Hello! This is support. Tell us what happened and we will get back to you here.".into(),
+            greeting:
+                "Hello! This is support. Tell us what happened and we will get back to you here."
+                    .into(),
             category_prompt: "What is your question about?".into(),
             description_prompt: "Please describe your problem in a message.".into(),
             topic_template: "{status} {id} {subject} · {customer}".into(),
@@ -82,9 +84,15 @@ impl BotConfig {
             return Ok(None);
         };
         let chat: i64 = var("TELEGRAM_SUPPORT_CHAT_ID")
-            .ok_or_else(|| anyhow::anyhow!("TELEGRAM_SUPPORT_CHAT_ID is required when TELEGRAM_BOT_TOKEN is set"))?
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "TELEGRAM_SUPPORT_CHAT_ID is required when TELEGRAM_BOT_TOKEN is set"
+                )
+            })?
             .parse()
-            .map_err(|_| anyhow::anyhow!("TELEGRAM_SUPPORT_CHAT_ID must be a chat id like -1001234567890"))?;
+            .map_err(|_| {
+                anyhow::anyhow!("TELEGRAM_SUPPORT_CHAT_ID must be a chat id like -1001234567890")
+            })?;
         let mut c = Self::new(&token, chat);
         if let Some(u) = var("TELEGRAM_API_URL") {
             c.api_url = if u.ends_with('/') { u } else { format!("{u}/") };
@@ -99,10 +107,16 @@ impl BotConfig {
             anyhow::bail!("TELEGRAM_WEBHOOK_SECRET is required in webhook mode");
         }
         if let Some(w) = var("TELEGRAM_WORKSPACE") {
-            c.workspace = WorkspaceId::parse(&w).map_err(|e| anyhow::anyhow!("TELEGRAM_WORKSPACE {}", e.reason))?;
+            c.workspace = WorkspaceId::parse(&w)
+                .map_err(|e| anyhow::anyhow!("TELEGRAM_WORKSPACE {}", e.reason))?;
         }
         if let Ok(cats) = std::env::var("TELEGRAM_INTAKE_CATEGORIES") {
-            c.categories = cats.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+            c.categories = cats
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
         }
         if let Some(g) = var("TELEGRAM_GREETING") {
             c.greeting = g;

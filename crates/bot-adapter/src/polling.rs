@@ -51,7 +51,11 @@ pub async fn run(ctx: BotContext, stop: Stop) {
             .get_updates()
             .offset(offset)
             .timeout(ctx.config.poll_timeout_secs)
-            .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::EditedMessage, AllowedUpdate::CallbackQuery])
+            .allowed_updates(vec![
+                AllowedUpdate::Message,
+                AllowedUpdate::EditedMessage,
+                AllowedUpdate::CallbackQuery,
+            ])
             .send();
         let updates = tokio::select! {
             _ = stop.stopped() => return,
@@ -74,11 +78,16 @@ pub async fn run(ctx: BotContext, stop: Stop) {
                     Ok(()) => break,
                     Err(e) if attempt < ATTEMPTS => {
                         tracing::warn!(update_id = id, attempt, error = ?e, "handling an update failed; retrying");
-                        if stop.sleep_or_stop(Duration::from_millis(200 * attempt as u64)).await {
+                        if stop
+                            .sleep_or_stop(Duration::from_millis(200 * attempt as u64))
+                            .await
+                        {
                             return;
                         }
                     }
-                    Err(e) => tracing::error!(update_id = id, error = ?e, "update skipped after repeated failures"),
+                    Err(e) => {
+                        tracing::error!(update_id = id, error = ?e, "update skipped after repeated failures")
+                    }
                 }
             }
             offset = id.saturating_add(1);

@@ -28,11 +28,17 @@ pub struct CustomerRow {
 
 impl CustomerRow {
     pub fn intake(&self) -> Option<Intake> {
-        self.intake.clone().and_then(|v| serde_json::from_value(v).ok())
+        self.intake
+            .clone()
+            .and_then(|v| serde_json::from_value(v).ok())
     }
 }
 
-pub async fn customer(db: &Db, workspace: &str, user: i64) -> Result<Option<CustomerRow>, SqlError> {
+pub async fn customer(
+    db: &Db,
+    workspace: &str,
+    user: i64,
+) -> Result<Option<CustomerRow>, SqlError> {
     db.fetch_optional(
         "SELECT workspace_id, telegram_user_id, chat_id, current_ticket_id, intake, blocked_at FROM tg_customers \
          WHERE workspace_id = $1 AND telegram_user_id = $2",
@@ -74,7 +80,12 @@ pub async fn save_customer(
     Ok(())
 }
 
-pub async fn mark_blocked(db: &Db, workspace: &str, user: i64, now: DateTime<Utc>) -> Result<(), SqlError> {
+pub async fn mark_blocked(
+    db: &Db,
+    workspace: &str,
+    user: i64,
+    now: DateTime<Utc>,
+) -> Result<(), SqlError> {
     db.execute(
         "UPDATE tg_customers SET blocked_at = $3, updated_at = $3 WHERE workspace_id = $1 AND telegram_user_id = $2",
         args![workspace, user, now],
@@ -96,11 +107,18 @@ pub struct TopicRow {
 const TOPIC_COLUMNS: &str = "ticket_id, workspace_id, chat_id, thread_id, name, closed";
 
 pub async fn topic_for_ticket(db: &Db, ticket_id: &str) -> Result<Option<TopicRow>, SqlError> {
-    db.fetch_optional(&format!("SELECT {TOPIC_COLUMNS} FROM tg_topics WHERE ticket_id = $1"), args![ticket_id])
-        .await
+    db.fetch_optional(
+        &format!("SELECT {TOPIC_COLUMNS} FROM tg_topics WHERE ticket_id = $1"),
+        args![ticket_id],
+    )
+    .await
 }
 
-pub async fn topic_by_thread(db: &Db, chat_id: i64, thread_id: i64) -> Result<Option<TopicRow>, SqlError> {
+pub async fn topic_by_thread(
+    db: &Db,
+    chat_id: i64,
+    thread_id: i64,
+) -> Result<Option<TopicRow>, SqlError> {
     db.fetch_optional(
         &format!("SELECT {TOPIC_COLUMNS} FROM tg_topics WHERE chat_id = $1 AND thread_id = $2"),
         args![chat_id, thread_id],
@@ -128,7 +146,12 @@ pub async fn save_topic(
     Ok(())
 }
 
-pub async fn update_topic(db: &Db, ticket_id: &str, name: &str, closed: bool) -> Result<(), SqlError> {
+pub async fn update_topic(
+    db: &Db,
+    ticket_id: &str,
+    name: &str,
+    closed: bool,
+) -> Result<(), SqlError> {
     db.execute(
         "UPDATE tg_topics SET name = $2, closed = $3 WHERE ticket_id = $1",
         args![ticket_id, name, closed],
@@ -143,7 +166,11 @@ pub struct DeliveryRow {
     pub telegram_message_id: Option<i64>,
 }
 
-pub async fn delivered(db: &Db, event_id: &str, target: &str) -> Result<Option<DeliveryRow>, SqlError> {
+pub async fn delivered(
+    db: &Db,
+    event_id: &str,
+    target: &str,
+) -> Result<Option<DeliveryRow>, SqlError> {
     db.fetch_optional(
         "SELECT chat_id, telegram_message_id FROM tg_deliveries WHERE event_id = $1 AND target = $2",
         args![event_id, target],
@@ -169,7 +196,11 @@ pub async fn record_delivery(
 }
 
 /// The delivered copy of a conversation message in `chat_id` (for relaying edits).
-pub async fn delivered_copy(db: &Db, message_id: &str, chat_id: i64) -> Result<Option<i64>, SqlError> {
+pub async fn delivered_copy(
+    db: &Db,
+    message_id: &str,
+    chat_id: i64,
+) -> Result<Option<i64>, SqlError> {
     #[derive(sqlx::FromRow)]
     struct Row1 {
         telegram_message_id: Option<i64>,
@@ -192,7 +223,13 @@ pub struct LinkRow {
     pub message_id: String,
 }
 
-pub async fn link(db: &Db, chat_id: i64, tg_message: i64, ticket_id: &str, message_id: &str) -> Result<(), SqlError> {
+pub async fn link(
+    db: &Db,
+    chat_id: i64,
+    tg_message: i64,
+    ticket_id: &str,
+    message_id: &str,
+) -> Result<(), SqlError> {
     db.execute(
         "INSERT INTO tg_messages (chat_id, telegram_message_id, ticket_id, message_id) VALUES ($1, $2, $3, $4) \
          ON CONFLICT DO NOTHING",
@@ -202,7 +239,11 @@ pub async fn link(db: &Db, chat_id: i64, tg_message: i64, ticket_id: &str, messa
     Ok(())
 }
 
-pub async fn link_by_telegram(db: &Db, chat_id: i64, tg_message: i64) -> Result<Option<LinkRow>, SqlError> {
+pub async fn link_by_telegram(
+    db: &Db,
+    chat_id: i64,
+    tg_message: i64,
+) -> Result<Option<LinkRow>, SqlError> {
     db.fetch_optional(
         "SELECT chat_id, telegram_message_id, ticket_id, message_id FROM tg_messages \
          WHERE chat_id = $1 AND telegram_message_id = $2",
@@ -225,7 +266,9 @@ pub async fn state(db: &Db, key: &str) -> Result<Option<String>, SqlError> {
     struct Row1 {
         value: String,
     }
-    let r: Option<Row1> = db.fetch_optional("SELECT value FROM tg_state WHERE key = $1", args![key]).await?;
+    let r: Option<Row1> = db
+        .fetch_optional("SELECT value FROM tg_state WHERE key = $1", args![key])
+        .await?;
     Ok(r.map(|r| r.value))
 }
 

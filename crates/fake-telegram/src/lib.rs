@@ -178,15 +178,25 @@ fn scalar(v: &str) -> Value {
 }
 
 fn parse_multipart(ct: &str, body: &[u8]) -> Value {
-    let Some(boundary) = ct.split("boundary=").nth(1).map(|b| b.trim_matches('"').to_owned()) else {
+    let Some(boundary) = ct
+        .split("boundary=")
+        .nth(1)
+        .map(|b| b.trim_matches('"').to_owned())
+    else {
         return Value::Null;
     };
     let text = String::from_utf8_lossy(body);
     let delim = format!("--{boundary}");
     let mut m = serde_json::Map::new();
     for part in text.split(delim.as_str()) {
-        let Some((head, value)) = part.split_once("\r\n\r\n") else { continue };
-        let Some(name) = head.split("name=\"").nth(1).and_then(|r| r.split('"').next()) else {
+        let Some((head, value)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let Some(name) = head
+            .split("name=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+        else {
             continue;
         };
         let value = value.trim_end_matches("\r\n").trim_end_matches("--");
@@ -215,7 +225,12 @@ fn chat_for(id: i64) -> Value {
     }
 }
 
-async fn handle(req: HttpRequest, path: web::Path<(String, String)>, body: web::Bytes, shared: Shared) -> HttpResponse {
+async fn handle(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+    shared: Shared,
+) -> HttpResponse {
     let (_token, method) = path.into_inner();
     let params = params_of(&req, &body);
     let lower = method.to_ascii_lowercase();
@@ -228,7 +243,8 @@ async fn handle(req: HttpRequest, path: web::Path<(String, String)>, body: web::
         });
         if let Some((status, err)) = s.failures.get_mut(&lower).and_then(VecDeque::pop_front) {
             return HttpResponse::build(
-                actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::BAD_REQUEST),
+                actix_web::http::StatusCode::from_u16(status)
+                    .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST),
             )
             .json(err);
         }
@@ -240,24 +256,33 @@ async fn handle(req: HttpRequest, path: web::Path<(String, String)>, body: web::
             "can_join_groups": true, "can_read_all_group_messages": true, "supports_inline_queries": false,
             "can_connect_to_business": false, "has_main_web_app": false
         })),
-        "getwebhookinfo" => ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0})),
+        "getwebhookinfo" => {
+            ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0}))
+        }
         "getupdates" => {
             let offset = params.get("offset").and_then(Value::as_i64).unwrap_or(0);
-            let timeout = params.get("timeout").and_then(Value::as_u64).unwrap_or(0).min(5);
+            let timeout = params
+                .get("timeout")
+                .and_then(Value::as_u64)
+                .unwrap_or(0)
+                .min(5);
             let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
             loop {
                 let pending: Vec<Value> = {
                     let s = lock(state);
                     s.updates
                         .iter()
-                        .filter(|u| u.get("update_id").and_then(Value::as_i64).unwrap_or(0) >= offset)
+                        .filter(|u| {
+                            u.get("update_id").and_then(Value::as_i64).unwrap_or(0) >= offset
+                        })
                         .cloned()
                         .collect()
                 };
                 if !pending.is_empty() || tokio::time::Instant::now() >= deadline {
                     return ok(Value::Array(pending));
                 }
-                let _ = tokio::time::timeout(Duration::from_millis(100), new_update.notified()).await;
+                let _ =
+                    tokio::time::timeout(Duration::from_millis(100), new_update.notified()).await;
             }
         }
         "sendmessage" | "sendphoto" | "senddocument" | "sendvoice" | "sendvideo" | "sendaudio" => {

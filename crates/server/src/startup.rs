@@ -91,7 +91,11 @@ impl Application {
         }
         let bot_context = match bot {
             Some(config) => {
-                let ctx = tgcrm_bot_adapter::adapter::BotContext::new(config, store.clone(), clock.clone())?;
+                let ctx = tgcrm_bot_adapter::adapter::BotContext::new(
+                    config,
+                    store.clone(),
+                    clock.clone(),
+                )?;
                 let adapter = tgcrm_bot_adapter::BotAdapter::start(ctx.clone(), stopped.clone());
                 tasks.extend(adapter.tasks);
                 Some(ctx)

@@ -30,8 +30,14 @@ pub fn parse(text: &str) -> Option<TopicCommand> {
         "note" => TopicCommand::Note(arg.to_owned()),
         "assign" if arg.eq_ignore_ascii_case("me") => TopicCommand::AssignMe,
         "assign" => TopicCommand::Assign(arg.trim_start_matches('@').to_owned()),
-        "status" => TopicCommand::Status(arg.parse().map_err(|e: tgcrm_domain::values::ValueError| e.reason)),
-        "priority" => TopicCommand::Priority(arg.parse().map_err(|e: tgcrm_domain::values::ValueError| e.reason)),
+        "status" => TopicCommand::Status(
+            arg.parse()
+                .map_err(|e: tgcrm_domain::values::ValueError| e.reason),
+        ),
+        "priority" => TopicCommand::Priority(
+            arg.parse()
+                .map_err(|e: tgcrm_domain::values::ValueError| e.reason),
+        ),
         "resolve" => TopicCommand::Resolve,
         "close" => TopicCommand::Close,
         "canned" => TopicCommand::Canned(arg.to_owned()),
@@ -49,11 +55,23 @@ mod tests {
 
     #[test]
     fn commands_parse_with_and_without_the_bot_suffix() {
-        assert_eq!(parse("/note@acme_support_bot call back"), Some(TopicCommand::Note("call back".into())));
+        assert_eq!(
+            parse("/note@acme_support_bot call back"),
+            Some(TopicCommand::Note("call back".into()))
+        );
         assert_eq!(parse("/assign me"), Some(TopicCommand::AssignMe));
-        assert_eq!(parse("/assign @maria"), Some(TopicCommand::Assign("maria".into())));
-        assert_eq!(parse("/status resolved"), Some(TopicCommand::Status(Ok(Status::Resolved))));
-        assert!(matches!(parse("/status nope"), Some(TopicCommand::Status(Err(_)))));
+        assert_eq!(
+            parse("/assign @maria"),
+            Some(TopicCommand::Assign("maria".into()))
+        );
+        assert_eq!(
+            parse("/status resolved"),
+            Some(TopicCommand::Status(Ok(Status::Resolved)))
+        );
+        assert!(matches!(
+            parse("/status nope"),
+            Some(TopicCommand::Status(Err(_)))
+        ));
         assert_eq!(parse("/resolve"), Some(TopicCommand::Resolve));
         assert_eq!(parse("hello"), None);
     }

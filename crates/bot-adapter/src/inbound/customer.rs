@@ -7,8 +7,14 @@ use std::time::Duration;
 
 use teloxide::prelude::*;
 use teloxide::types::{CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, User};
-use tgcrm_domain::ticket::{AddMessage, Author, Channel, EditMessage, MessageVisibility, OpenTicket, TicketCommand, TicketError};
-use tgcrm_domain::values::{Customer, CustomerName, FieldKey, Fields, MessageText, Priority, Status, Subject, TelegramUserId, TelegramUsername};
+use tgcrm_domain::ticket::{
+    AddMessage, Author, Channel, EditMessage, MessageVisibility, OpenTicket, TicketCommand,
+    TicketError,
+};
+use tgcrm_domain::values::{
+    Customer, CustomerName, FieldKey, Fields, MessageText, Priority, Status, Subject,
+    TelegramUserId, TelegramUsername,
+};
 use tgcrm_domain::{MessageId, TicketId};
 use tgcrm_store::commands::CommandContext;
 use tgcrm_store::load::load_ticket;
@@ -24,8 +30,13 @@ const ALBUM_WINDOW: Duration = Duration::from_millis(1_200);
 
 fn customer_of(user: &User) -> Option<Customer> {
     let id = TelegramUserId::parse(i64::try_from(user.id.0).ok()?).ok()?;
-    let name = CustomerName::parse(&user.full_name()).or_else(|_| CustomerName::parse("Telegram user")).ok()?;
-    let username = user.username.as_deref().and_then(|u| TelegramUsername::parse(u).ok());
+    let name = CustomerName::parse(&user.full_name())
+        .or_else(|_| CustomerName::parse("Telegram user"))
+        .ok()?;
+    let username = user
+        .username
+        .as_deref()
+        .and_then(|u| TelegramUsername::parse(u).ok());
     Some(Customer {
         telegram_user_id: id,
         name,
@@ -42,7 +53,10 @@ fn context(ctx: &BotContext, user: i64, update_id: u32) -> CommandContext {
 }
 
 async fn reply(ctx: &BotContext, chat: i64, text: &str) {
-    let r = crate::outbound::call(ctx, chat, || ctx.bot.send_message(ChatId(chat), text.to_owned()).send()).await;
+    let r = crate::outbound::call(ctx, chat, || {
+        ctx.bot.send_message(ChatId(chat), text.to_owned()).send()
+    })
+    .await;
     if let Err(e) = r {
         tracing::warn!(chat, error = %e, "could not answer the customer");
     }
@@ -54,7 +68,12 @@ async fn ask_category(ctx: &BotContext, chat: i64) {
         .categories
         .iter()
         .enumerate()
-        .map(|(i, c)| vec![InlineKeyboardButton::callback(c.clone(), format!("intake:category:{i}"))])
+        .map(|(i, c)| {
+            vec![InlineKeyboardButton::callback(
+                c.clone(),
+                format!("intake:category:{i}"),
+            )]
+        })
         .collect();
     let markup = InlineKeyboardMarkup::new(buttons);
     let prompt = ctx.config.category_prompt.clone();
@@ -71,7 +90,10 @@ async fn ask_category(ctx: &BotContext, chat: i64) {
 }
 
 /// The customer's ticket that new messages belong to, if it is not closed.
-async fn open_ticket_of(ctx: &BotContext, user: i64) -> anyhow::Result<(Option<TicketId>, Option<TicketId>)> {
+async fn open_ticket_of(
+    ctx: &BotContext,
+    user: i64,
+) -> anyhow::Result<(Option<TicketId>, Option<TicketId>)> {
     let row = tables::customer(ctx.store.db(), ctx.workspace(), user).await?;
     let current = match row.and_then(|r| r.current_ticket_id) {
         Some(t) => Some(t),
@@ -118,7 +140,16 @@ pub async fn on_message(ctx: &BotContext, m: Message, update_id: u32) -> anyhow:
         let (open, _) = open_ticket_of(ctx, user_id).await?;
         if open.is_none() {
             let intake = Intake::default();
-            tables::save_customer(ctx.store.db(), ctx.workspace(), user_id, chat, None, Some(&intake), ctx.clock.now()).await?;
+            tables::save_customer(
+                ctx.store.db(),
+                ctx.workspace(),
+                user_id,
+                chat,
+                None,
+                Some(&intake),
+                ctx.clock.now(),
+            )
+            .await?;
             if ctx.config.categories.is_empty() {
                 reply(ctx, chat, &ctx.config.description_prompt).await;
             } else {
@@ -130,7 +161,10 @@ pub async fn on_message(ctx: &BotContext, m: Message, update_id: u32) -> anyhow:
     if let Some(group) = m.media_group_id().map(|g| g.to_string()) {
         // Gather the album's parts; the first part schedules the flush.
         let first = {
-            let mut albums = ctx.albums.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut albums = ctx
+                .albums
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let parts = albums.entry(group.clone()).or_default();
             parts.push(m);
             parts.len() == 1
@@ -158,16 +192,35 @@ pub async fn on_message(ctx: &BotContext, m: Message, update_id: u32) -> anyhow:
 /// Record one customer message (or one album) on their ticket, or move the
 /// intake form along, or open a ticket.
 async fn record(ctx: &BotContext, parts: &[Message], update_id: u32) -> anyhow::Result<()> {
-    let Some(first) = parts.first() else { return Ok(()) };
-    let Some(user) = first.from.as_ref() else { return Ok(()) };
+    let Some(first) = parts.first() else {
+        return Ok(());
+    };
+    let Some(user) = first.from.as_ref() else {
+        return Ok(());
+    };
     let user_id = i64::try_from(user.id.0)?;
     let chat = first.chat.id.0;
-    let text = parts.iter().map(text_of).filter(|t| !t.is_empty()).collect::<Vec<_>>().join("\n");
+    let text = parts
+        .iter()
+        .map(text_of)
+        .filter(|t| !t.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
     let attachments: Vec<_> = parts.iter().flat_map(attachments_of).collect();
     let tg_ids: Vec<i64> = parts.iter().map(|p| i64::from(p.id.0)).collect();
     let (current, closed) = open_ticket_of(ctx, user_id).await?;
     if let Some(ticket_id) = current {
-        return add_message(ctx, ticket_id, user_id, chat, &tg_ids, &text, attachments, update_id).await;
+        return add_message(
+            ctx,
+            ticket_id,
+            user_id,
+            chat,
+            &tg_ids,
+            &text,
+            attachments,
+            update_id,
+        )
+        .await;
     }
     if closed.is_none() && !ctx.config.categories.is_empty() {
         let row = tables::customer(ctx.store.db(), ctx.workspace(), user_id).await?;
@@ -180,14 +233,45 @@ async fn record(ctx: &BotContext, parts: &[Message], update_id: u32) -> anyhow::
             };
             intake.draft = Some(draft).filter(|d| !d.is_empty());
             intake.draft_message_id = intake.draft_message_id.or(tg_ids.first().copied());
-            tables::save_customer(ctx.store.db(), ctx.workspace(), user_id, chat, None, Some(&intake), ctx.clock.now()).await?;
+            tables::save_customer(
+                ctx.store.db(),
+                ctx.workspace(),
+                user_id,
+                chat,
+                None,
+                Some(&intake),
+                ctx.clock.now(),
+            )
+            .await?;
             ask_category(ctx, chat).await;
             return Ok(());
         }
         let category = intake.category.clone();
-        return open_new(ctx, user, chat, &tg_ids, &text, attachments, category, None, update_id).await;
+        return open_new(
+            ctx,
+            user,
+            chat,
+            &tg_ids,
+            &text,
+            attachments,
+            category,
+            None,
+            update_id,
+        )
+        .await;
     }
-    open_new(ctx, user, chat, &tg_ids, &text, attachments, None, closed, update_id).await
+    open_new(
+        ctx,
+        user,
+        chat,
+        &tg_ids,
+        &text,
+        attachments,
+        None,
+        closed,
+        update_id,
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -201,14 +285,24 @@ async fn add_message(
     attachments: Vec<tgcrm_domain::values::Attachment>,
     update_id: u32,
 ) -> anyhow::Result<()> {
-    let Some(first) = tg_ids.first() else { return Ok(()) };
+    let Some(first) = tg_ids.first() else {
+        return Ok(());
+    };
     let Ok(body) = MessageText::parse_with_attachments(text, !attachments.is_empty()) else {
         return Ok(());
     };
-    let message_id = MessageId::from_idempotency_key(&ctx.config.workspace, &format!("tg:{chat}:{first}"));
+    let message_id =
+        MessageId::from_idempotency_key(&ctx.config.workspace, &format!("tg:{chat}:{first}"));
     // Link first, so the outbound side knows these Telegram messages are the source.
     for id in tg_ids {
-        tables::link(ctx.store.db(), chat, *id, &ticket_id.to_string(), &message_id.to_string()).await?;
+        tables::link(
+            ctx.store.db(),
+            chat,
+            *id,
+            &ticket_id.to_string(),
+            &message_id.to_string(),
+        )
+        .await?;
     }
     let command = TicketCommand::AddMessage(AddMessage {
         message_id,
@@ -217,7 +311,15 @@ async fn add_message(
         text: body,
         attachments,
     });
-    match execute(&ctx.store, ctx.clock.as_ref(), &ticket_id, &context(ctx, user_id, update_id), command).await {
+    match execute(
+        &ctx.store,
+        ctx.clock.as_ref(),
+        &ticket_id,
+        &context(ctx, user_id, update_id),
+        command,
+    )
+    .await
+    {
         Ok(_) => Ok(()),
         Err(CommandError::Refused(TicketError::Closed)) => Ok(()),
         Err(e) => Err(e.into()),
@@ -236,8 +338,12 @@ async fn open_new(
     follows_up: Option<TicketId>,
     update_id: u32,
 ) -> anyhow::Result<()> {
-    let Some(customer) = customer_of(user) else { return Ok(()) };
-    let Some(first) = tg_ids.first() else { return Ok(()) };
+    let Some(customer) = customer_of(user) else {
+        return Ok(());
+    };
+    let Some(first) = tg_ids.first() else {
+        return Ok(());
+    };
     let user_id = customer.telegram_user_id.get();
     let Ok(body) = MessageText::parse_with_attachments(text, !attachments.is_empty()) else {
         reply(ctx, chat, &ctx.config.description_prompt).await;
@@ -254,7 +360,14 @@ async fn open_new(
         fields.insert(k, serde_json::Value::String(c));
     }
     for id in tg_ids {
-        tables::link(ctx.store.db(), chat, *id, &ticket_id.to_string(), &message_id.to_string()).await?;
+        tables::link(
+            ctx.store.db(),
+            chat,
+            *id,
+            &ticket_id.to_string(),
+            &message_id.to_string(),
+        )
+        .await?;
     }
     let command = TicketCommand::Open(OpenTicket {
         ticket_id,
@@ -274,7 +387,14 @@ async fn open_new(
         },
         follows_up,
     });
-    execute(&ctx.store, ctx.clock.as_ref(), &ticket_id, &context(ctx, user_id, update_id), command).await?;
+    execute(
+        &ctx.store,
+        ctx.clock.as_ref(),
+        &ticket_id,
+        &context(ctx, user_id, update_id),
+        command,
+    )
+    .await?;
     tables::save_customer(
         ctx.store.db(),
         ctx.workspace(),
@@ -290,12 +410,20 @@ async fn open_new(
 
 pub async fn on_callback(ctx: &BotContext, q: CallbackQuery, update_id: u32) -> anyhow::Result<()> {
     let user_id = i64::try_from(q.from.id.0)?;
-    let answer = crate::outbound::call(ctx, user_id, || ctx.bot.answer_callback_query(q.id.clone()).send()).await;
+    let answer = crate::outbound::call(ctx, user_id, || {
+        ctx.bot.answer_callback_query(q.id.clone()).send()
+    })
+    .await;
     if let Err(e) = answer {
         tracing::debug!(error = %e, "answerCallbackQuery failed");
     }
-    let Some(data) = q.data.as_deref() else { return Ok(()) };
-    let Some(index) = data.strip_prefix("intake:category:").and_then(|i| i.parse::<usize>().ok()) else {
+    let Some(data) = q.data.as_deref() else {
+        return Ok(());
+    };
+    let Some(index) = data
+        .strip_prefix("intake:category:")
+        .and_then(|i| i.parse::<usize>().ok())
+    else {
         return Ok(());
     };
     let Some(category) = ctx.config.categories.get(index).cloned() else {
@@ -311,21 +439,50 @@ pub async fn on_callback(ctx: &BotContext, q: CallbackQuery, update_id: u32) -> 
     intake.category = Some(category.clone());
     if let Some(draft) = intake.draft.clone() {
         let first = intake.draft_message_id.unwrap_or(i64::from(update_id));
-        return open_new(ctx, &q.from, chat, &[first], &draft, vec![], Some(category), None, update_id).await;
+        return open_new(
+            ctx,
+            &q.from,
+            chat,
+            &[first],
+            &draft,
+            vec![],
+            Some(category),
+            None,
+            update_id,
+        )
+        .await;
     }
-    tables::save_customer(ctx.store.db(), ctx.workspace(), user_id, chat, None, Some(&intake), ctx.clock.now()).await?;
+    tables::save_customer(
+        ctx.store.db(),
+        ctx.workspace(),
+        user_id,
+        chat,
+        None,
+        Some(&intake),
+        ctx.clock.now(),
+    )
+    .await?;
     reply(ctx, chat, &ctx.config.description_prompt).await;
     Ok(())
 }
 
 pub async fn on_edit(ctx: &BotContext, m: &Message, update_id: u32) -> anyhow::Result<()> {
-    let Some(user) = m.from.as_ref() else { return Ok(()) };
-    let user_id = i64::try_from(user.id.0)?;
-    let Some(link) = tables::link_by_telegram(ctx.store.db(), m.chat.id.0, i64::from(m.id.0)).await? else {
+    let Some(user) = m.from.as_ref() else {
         return Ok(());
     };
-    let Ok(text) = MessageText::parse(&text_of(m)) else { return Ok(()) };
-    let (Ok(ticket_id), Ok(message_id)) = (link.ticket_id.parse::<TicketId>(), link.message_id.parse::<MessageId>()) else {
+    let user_id = i64::try_from(user.id.0)?;
+    let Some(link) =
+        tables::link_by_telegram(ctx.store.db(), m.chat.id.0, i64::from(m.id.0)).await?
+    else {
+        return Ok(());
+    };
+    let Ok(text) = MessageText::parse(&text_of(m)) else {
+        return Ok(());
+    };
+    let (Ok(ticket_id), Ok(message_id)) = (
+        link.ticket_id.parse::<TicketId>(),
+        link.message_id.parse::<MessageId>(),
+    ) else {
         return Ok(());
     };
     let command = TicketCommand::EditMessage(EditMessage {
@@ -333,7 +490,15 @@ pub async fn on_edit(ctx: &BotContext, m: &Message, update_id: u32) -> anyhow::R
         editor: Author::Customer,
         text,
     });
-    match execute(&ctx.store, ctx.clock.as_ref(), &ticket_id, &context(ctx, user_id, update_id), command).await {
+    match execute(
+        &ctx.store,
+        ctx.clock.as_ref(),
+        &ticket_id,
+        &context(ctx, user_id, update_id),
+        command,
+    )
+    .await
+    {
         Ok(_) | Err(CommandError::Refused(_)) => Ok(()),
         Err(e) => Err(e.into()),
     }

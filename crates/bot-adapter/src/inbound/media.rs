@@ -10,15 +10,22 @@ pub fn text_of(m: &Message) -> String {
 
 pub fn attachments_of(m: &Message) -> Vec<Attachment> {
     let mut out = Vec::new();
-    let mut push = |kind, file_id: &str, name: Option<&str>, mime: Option<String>, size: Option<u64>| {
-        if let Ok(a) = Attachment::parse(kind, file_id, name, mime.as_deref(), size) {
-            out.push(a);
-        }
-    };
+    let mut push =
+        |kind, file_id: &str, name: Option<&str>, mime: Option<String>, size: Option<u64>| {
+            if let Ok(a) = Attachment::parse(kind, file_id, name, mime.as_deref(), size) {
+                out.push(a);
+            }
+        };
     if let Some(sizes) = m.photo()
         && let Some(largest) = sizes.iter().max_by_key(|p| p.width * p.height)
     {
-        push(AttachmentKind::Photo, &largest.file.id.0, None, None, Some(u64::from(largest.file.size)));
+        push(
+            AttachmentKind::Photo,
+            &largest.file.id.0,
+            None,
+            None,
+            Some(u64::from(largest.file.size)),
+        );
     }
     if let Some(d) = m.document() {
         push(
@@ -57,7 +64,13 @@ pub fn attachments_of(m: &Message) -> Vec<Attachment> {
         );
     }
     if let Some(s) = m.sticker() {
-        push(AttachmentKind::Sticker, &s.file.id.0, None, None, Some(u64::from(s.file.size)));
+        push(
+            AttachmentKind::Sticker,
+            &s.file.id.0,
+            None,
+            None,
+            Some(u64::from(s.file.size)),
+        );
     }
     out
 }

@@ -22,7 +22,10 @@ pub async fn handle_update(ctx: &BotContext, update: Update) -> anyhow::Result<(
             } else if m.chat.id.0 == ctx.config.support_chat_id {
                 agent::on_message(ctx, &m, update_id).await
             } else {
-                tracing::debug!(chat_id = m.chat.id.0, "message from a chat the bot does not serve; ignored");
+                tracing::debug!(
+                    chat_id = m.chat.id.0,
+                    "message from a chat the bot does not serve; ignored"
+                );
                 Ok(())
             }
         }

@@ -48,11 +48,13 @@ async fn author_label(ctx: &BotContext, author: &Author, ticket: &Ticket) -> Str
             .as_ref()
             .map(|c| c.name.as_str().to_owned())
             .unwrap_or_else(|| "Customer".into()),
-        Author::Agent { agent_id } => crate::agents::name_of(ctx.store.db(), ctx.workspace(), &agent_id.to_string())
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| "Agent".into()),
+        Author::Agent { agent_id } => {
+            crate::agents::name_of(ctx.store.db(), ctx.workspace(), &agent_id.to_string())
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| "Agent".into())
+        }
         Author::Staff { .. } => "Staff".into(),
         Author::System { name } => name.clone(),
     }
@@ -87,7 +89,10 @@ impl Reactor for OutboundReactor {
             .aggregate_id
             .parse()
             .map_err(|e: uuid::Error| ReactError::Skip(e.into()))?;
-        let ticket = load_ticket(ctx.store.db(), &ticket_id).await.map_err(retry)?.state;
+        let ticket = load_ticket(ctx.store.db(), &ticket_id)
+            .await
+            .map_err(retry)?
+            .state;
         let Some(customer) = ticket.customer.clone() else {
             return Ok(());
         };
@@ -96,7 +101,15 @@ impl Reactor for OutboundReactor {
             TicketEvent::Opened { channel, .. } => {
                 topics::ensure(ctx, &stored.aggregate_id, &ticket).await?;
                 let header = topics::header(&ticket);
-                topics::post(ctx, stored, "topic:header", &stored.aggregate_id, &ticket, &header).await?;
+                topics::post(
+                    ctx,
+                    stored,
+                    "topic:header",
+                    &stored.aggregate_id,
+                    &ticket,
+                    &header,
+                )
+                .await?;
                 if channel == tgcrm_domain::ticket::Channel::Telegram {
                     let text = format!(
                         "Thank you! Your request {} is open; we will answer you here.",
@@ -123,35 +136,74 @@ impl Reactor for OutboundReactor {
                         match &link {
                             Some(l) if l.chat_id == customer_chat => {
                                 let ids = linked_ids(ctx, &message_id.to_string()).await?;
-                                topics::copy_into(ctx, stored, &stored.aggregate_id, &ticket, l.chat_id, &ids).await?;
+                                topics::copy_into(
+                                    ctx,
+                                    stored,
+                                    &stored.aggregate_id,
+                                    &ticket,
+                                    l.chat_id,
+                                    &ids,
+                                )
+                                .await?;
                             }
                             _ => {
                                 let body = with_attachments(&text, &attachments);
-                                topics::post(ctx, stored, "topic:message", &stored.aggregate_id, &ticket, &format!("👤 {label}:\n{body}"))
-                                    .await?;
+                                topics::post(
+                                    ctx,
+                                    stored,
+                                    "topic:message",
+                                    &stored.aggregate_id,
+                                    &ticket,
+                                    &format!("👤 {label}:\n{body}"),
+                                )
+                                .await?;
                             }
                         }
                     }
                     (_, MessageVisibility::Public) => {
                         let target = format!("customer:{message_id}");
-                        let from_topic = link.as_ref().filter(|l| l.chat_id == ctx.config.support_chat_id);
+                        let from_topic = link
+                            .as_ref()
+                            .filter(|l| l.chat_id == ctx.config.support_chat_id);
                         match from_topic {
                             Some(l) => {
-                                deliver_copy(ctx, stored, &target, customer_chat, l.chat_id, l.telegram_message_id, &stored.aggregate_id)
-                                    .await?;
+                                deliver_copy(
+                                    ctx,
+                                    stored,
+                                    &target,
+                                    customer_chat,
+                                    l.chat_id,
+                                    l.telegram_message_id,
+                                    &stored.aggregate_id,
+                                )
+                                .await?;
                             }
                             None => {
                                 let body = with_attachments(&text, &attachments);
                                 deliver_text(ctx, stored, &target, customer_chat, &body).await?;
-                                topics::post(ctx, stored, "topic:message", &stored.aggregate_id, &ticket, &format!("💬 {label}:\n{body}"))
-                                    .await?;
+                                topics::post(
+                                    ctx,
+                                    stored,
+                                    "topic:message",
+                                    &stored.aggregate_id,
+                                    &ticket,
+                                    &format!("💬 {label}:\n{body}"),
+                                )
+                                .await?;
                             }
                         }
                     }
                     (_, MessageVisibility::Internal) => {
                         if link.is_none() {
-                            topics::post(ctx, stored, "topic:note", &stored.aggregate_id, &ticket, &format!("📝 Note from {label}:\n{text}"))
-                                .await?;
+                            topics::post(
+                                ctx,
+                                stored,
+                                "topic:note",
+                                &stored.aggregate_id,
+                                &ticket,
+                                &format!("📝 Note from {label}:\n{text}"),
+                            )
+                            .await?;
                         }
                     }
                 }
@@ -164,13 +216,31 @@ impl Reactor for OutboundReactor {
             } => {
                 let label = author_label(ctx, &editor, &ticket).await;
                 if editor.is_customer() {
-                    topics::post(ctx, stored, "topic:edit", &stored.aggregate_id, &ticket, &format!("✏️ {label} edited a message:\n{text}"))
-                        .await?;
+                    topics::post(
+                        ctx,
+                        stored,
+                        "topic:edit",
+                        &stored.aggregate_id,
+                        &ticket,
+                        &format!("✏️ {label} edited a message:\n{text}"),
+                    )
+                    .await?;
                 } else {
-                    let copy = tables::delivered(ctx.store.db(), &first_event_of(ctx, &message_id.to_string()).await?, &format!("customer:{message_id}"))
-                        .await
-                        .map_err(retry)?;
-                    edit_or_resend(ctx, stored, customer_chat, copy.and_then(|c| c.telegram_message_id), &text).await?;
+                    let copy = tables::delivered(
+                        ctx.store.db(),
+                        &first_event_of(ctx, &message_id.to_string()).await?,
+                        &format!("customer:{message_id}"),
+                    )
+                    .await
+                    .map_err(retry)?;
+                    edit_or_resend(
+                        ctx,
+                        stored,
+                        customer_chat,
+                        copy.and_then(|c| c.telegram_message_id),
+                        &text,
+                    )
+                    .await?;
                 }
             }
             TicketEvent::StatusChanged { from, to, .. } => {
@@ -188,13 +258,20 @@ impl Reactor for OutboundReactor {
                     topics::close(ctx, &stored.aggregate_id).await?;
                 }
             }
-            TicketEvent::Assigned { agent_id, team_id, note, .. } => {
+            TicketEvent::Assigned {
+                agent_id,
+                team_id,
+                note,
+                ..
+            } => {
                 let who = match agent_id {
-                    Some(a) => crate::agents::name_of(ctx.store.db(), ctx.workspace(), &a.to_string())
-                        .await
-                        .ok()
-                        .flatten()
-                        .unwrap_or_else(|| a.to_string()),
+                    Some(a) => {
+                        crate::agents::name_of(ctx.store.db(), ctx.workspace(), &a.to_string())
+                            .await
+                            .ok()
+                            .flatten()
+                            .unwrap_or_else(|| a.to_string())
+                    }
                     None => "nobody".into(),
                 };
                 let mut text = format!("👤 Assigned to {who}");
@@ -204,14 +281,37 @@ impl Reactor for OutboundReactor {
                 if let Some(n) = note {
                     text.push_str(&format!("\nTransfer note: {n}"));
                 }
-                topics::post(ctx, stored, "topic:assigned", &stored.aggregate_id, &ticket, &text).await?;
+                topics::post(
+                    ctx,
+                    stored,
+                    "topic:assigned",
+                    &stored.aggregate_id,
+                    &ticket,
+                    &text,
+                )
+                .await?;
             }
             TicketEvent::Unassigned { .. } => {
-                topics::post(ctx, stored, "topic:assigned", &stored.aggregate_id, &ticket, "👤 Unassigned").await?;
+                topics::post(
+                    ctx,
+                    stored,
+                    "topic:assigned",
+                    &stored.aggregate_id,
+                    &ticket,
+                    "👤 Unassigned",
+                )
+                .await?;
             }
             TicketEvent::PriorityChanged { from, to, .. } => {
-                topics::post(ctx, stored, "topic:priority", &stored.aggregate_id, &ticket, &format!("⚑ Priority: {from} → {to}"))
-                    .await?;
+                topics::post(
+                    ctx,
+                    stored,
+                    "topic:priority",
+                    &stored.aggregate_id,
+                    &ticket,
+                    &format!("⚑ Priority: {from} → {to}"),
+                )
+                .await?;
             }
             _ => {}
         }
@@ -222,7 +322,10 @@ impl Reactor for OutboundReactor {
 fn with_attachments(text: &str, attachments: &[tgcrm_domain::values::Attachment]) -> String {
     let mut out = text.to_owned();
     for a in attachments {
-        let name = a.file_name.clone().unwrap_or_else(|| format!("{:?}", a.kind).to_lowercase());
+        let name = a
+            .file_name
+            .clone()
+            .unwrap_or_else(|| format!("{:?}", a.kind).to_lowercase());
         out.push_str(&format!("\n📎 {name}"));
     }
     out
@@ -266,14 +369,27 @@ async fn first_event_of(ctx: &BotContext, message_id: &str) -> Result<String, Re
 }
 
 /// Send text to a customer (split to the limit), once per (event, target).
-async fn deliver_text(ctx: &BotContext, stored: &StoredEvent, target: &str, chat: i64, text: &str) -> Result<(), ReactError> {
+async fn deliver_text(
+    ctx: &BotContext,
+    stored: &StoredEvent,
+    target: &str,
+    chat: i64,
+    text: &str,
+) -> Result<(), ReactError> {
     let db = ctx.store.db();
-    if tables::delivered(db, &stored.event_id, target).await.map_err(retry)?.is_some() {
+    if tables::delivered(db, &stored.event_id, target)
+        .await
+        .map_err(retry)?
+        .is_some()
+    {
         return Ok(());
     }
     let mut first_id = None;
     for part in split(text, TEXT_LIMIT) {
-        let sent = call(ctx, chat, || ctx.bot.send_message(ChatId(chat), part.clone()).send()).await;
+        let sent = call(ctx, chat, || {
+            ctx.bot.send_message(ChatId(chat), part.clone()).send()
+        })
+        .await;
         match sent {
             Ok(m) => {
                 first_id.get_or_insert(i64::from(m.id.0));
@@ -282,9 +398,16 @@ async fn deliver_text(ctx: &BotContext, stored: &StoredEvent, target: &str, chat
             Err(e) => return Err(retry(e)),
         }
     }
-    tables::record_delivery(db, &stored.event_id, target, chat, first_id, ctx.clock.now())
-        .await
-        .map_err(retry)
+    tables::record_delivery(
+        db,
+        &stored.event_id,
+        target,
+        chat,
+        first_id,
+        ctx.clock.now(),
+    )
+    .await
+    .map_err(retry)
 }
 
 /// Copy an agent's topic message to the customer, once.
@@ -298,37 +421,71 @@ async fn deliver_copy(
     _ticket_id: &str,
 ) -> Result<(), ReactError> {
     let db = ctx.store.db();
-    if tables::delivered(db, &stored.event_id, target).await.map_err(retry)?.is_some() {
+    if tables::delivered(db, &stored.event_id, target)
+        .await
+        .map_err(retry)?
+        .is_some()
+    {
         return Ok(());
     }
     let msg_id = MessageId(i32::try_from(message).unwrap_or_default());
-    let sent = call(ctx, to_chat, || ctx.bot.copy_message(ChatId(to_chat), ChatId(from_chat), msg_id).send()).await;
+    let sent = call(ctx, to_chat, || {
+        ctx.bot
+            .copy_message(ChatId(to_chat), ChatId(from_chat), msg_id)
+            .send()
+    })
+    .await;
     match sent {
-        Ok(id) => tables::record_delivery(db, &stored.event_id, target, to_chat, Some(i64::from(id.0)), ctx.clock.now())
-            .await
-            .map_err(retry),
+        Ok(id) => tables::record_delivery(
+            db,
+            &stored.event_id,
+            target,
+            to_chat,
+            Some(i64::from(id.0)),
+            ctx.clock.now(),
+        )
+        .await
+        .map_err(retry),
         Err(SendError::Blocked) => customer_blocked(ctx, stored, to_chat).await,
         Err(e) => Err(retry(e)),
     }
 }
 
-async fn edit_or_resend(ctx: &BotContext, stored: &StoredEvent, chat: i64, copy: Option<i64>, text: &str) -> Result<(), ReactError> {
+async fn edit_or_resend(
+    ctx: &BotContext,
+    stored: &StoredEvent,
+    chat: i64,
+    copy: Option<i64>,
+    text: &str,
+) -> Result<(), ReactError> {
     let db = ctx.store.db();
     let target = "customer:edit";
-    if tables::delivered(db, &stored.event_id, target).await.map_err(retry)?.is_some() {
+    if tables::delivered(db, &stored.event_id, target)
+        .await
+        .map_err(retry)?
+        .is_some()
+    {
         return Ok(());
     }
     let text: String = text.chars().take(TEXT_LIMIT).collect();
     let result = match copy {
         Some(id) => {
             let mid = MessageId(i32::try_from(id).unwrap_or_default());
-            call(ctx, chat, || ctx.bot.edit_message_text(ChatId(chat), mid, text.clone()).send())
-                .await
-                .map(|m| Some(i64::from(m.id.0)))
-        }
-        None => call(ctx, chat, || ctx.bot.send_message(ChatId(chat), format!("(edited) {text}")).send())
+            call(ctx, chat, || {
+                ctx.bot
+                    .edit_message_text(ChatId(chat), mid, text.clone())
+                    .send()
+            })
             .await
-            .map(|m| Some(i64::from(m.id.0))),
+            .map(|m| Some(i64::from(m.id.0)))
+        }
+        None => call(ctx, chat, || {
+            ctx.bot
+                .send_message(ChatId(chat), format!("(edited) {text}"))
+                .send()
+        })
+        .await
+        .map(|m| Some(i64::from(m.id.0))),
     };
     match result {
         Ok(id) => tables::record_delivery(db, &stored.event_id, target, chat, id, ctx.clock.now())
@@ -340,21 +497,36 @@ async fn edit_or_resend(ctx: &BotContext, stored: &StoredEvent, chat: i64, copy:
 }
 
 /// The customer blocked the bot: mark it, tag the ticket, tell the agents.
-async fn customer_blocked(ctx: &BotContext, stored: &StoredEvent, chat: i64) -> Result<(), ReactError> {
+async fn customer_blocked(
+    ctx: &BotContext,
+    stored: &StoredEvent,
+    chat: i64,
+) -> Result<(), ReactError> {
     let db = ctx.store.db();
-    tables::mark_blocked(db, ctx.workspace(), chat, ctx.clock.now()).await.map_err(retry)?;
-    tables::record_delivery(db, &stored.event_id, "customer:blocked", chat, None, ctx.clock.now())
+    tables::mark_blocked(db, ctx.workspace(), chat, ctx.clock.now())
         .await
         .map_err(retry)?;
+    tables::record_delivery(
+        db,
+        &stored.event_id,
+        "customer:blocked",
+        chat,
+        None,
+        ctx.clock.now(),
+    )
+    .await
+    .map_err(retry)?;
     let ticket_id: tgcrm_domain::TicketId = stored
         .aggregate_id
         .parse()
         .map_err(|e: uuid::Error| ReactError::Skip(e.into()))?;
-    let tag = tgcrm_domain::values::Tag::parse("telegram-blocked").map_err(|e| ReactError::Skip(e.into()))?;
-    let command = tgcrm_domain::ticket::TicketCommand::ChangeTags(tgcrm_domain::ticket::ChangeTags {
-        add: [tag].into_iter().collect(),
-        remove: Default::default(),
-    });
+    let tag = tgcrm_domain::values::Tag::parse("telegram-blocked")
+        .map_err(|e| ReactError::Skip(e.into()))?;
+    let command =
+        tgcrm_domain::ticket::TicketCommand::ChangeTags(tgcrm_domain::ticket::ChangeTags {
+            add: [tag].into_iter().collect(),
+            remove: Default::default(),
+        });
     let mut meta = tgcrm_store::Metadata::new("system:telegram", tgcrm_store::Source::System);
     meta.causation_id = Some(stored.event_id.clone());
     meta.correlation_id = stored.correlation_id.clone();
@@ -363,7 +535,9 @@ async fn customer_blocked(ctx: &BotContext, stored: &StoredEvent, chat: i64) -> 
         metadata: meta,
         expected_version: None,
     };
-    match tgcrm_store::tickets::execute(&ctx.store, ctx.clock.as_ref(), &ticket_id, &cctx, command).await {
+    match tgcrm_store::tickets::execute(&ctx.store, ctx.clock.as_ref(), &ticket_id, &cctx, command)
+        .await
+    {
         Ok(_) | Err(tgcrm_store::tickets::CommandError::Refused(_)) => {}
         Err(e) => return Err(retry(e)),
     }
@@ -378,4 +552,3 @@ async fn customer_blocked(ctx: &BotContext, stored: &StoredEvent, chat: i64) -> 
     )
     .await
 }
-

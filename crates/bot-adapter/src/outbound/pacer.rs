@@ -25,11 +25,19 @@ impl Pacer {
 
     /// Wait for `chat_id`'s turn and book the slot after it.
     pub async fn wait_turn(&self, chat_id: i64) {
-        let interval = if chat_id < 0 { self.group_interval } else { self.private_interval };
+        let interval = if chat_id < 0 {
+            self.group_interval
+        } else {
+            self.private_interval
+        };
         let at = {
             let mut map = self.next_free.lock().await;
             let now = Instant::now();
-            let slot = map.get(&chat_id).copied().filter(|t| *t > now).unwrap_or(now);
+            let slot = map
+                .get(&chat_id)
+                .copied()
+                .filter(|t| *t > now)
+                .unwrap_or(now);
             map.insert(chat_id, slot + interval);
             if map.len() > 10_000 {
                 map.retain(|_, t| *t > now);

@@ -41,8 +41,21 @@ pub fn status_mark(status: Status) -> &'static str {
 }
 
 /// The topic name from the template: `{status}`, `{id}`, `{subject}`, `{customer}`.
-pub fn topic_name(template: &str, status: Status, ticket_id: &str, subject: &str, customer: &str) -> String {
-    let short: String = ticket_id.chars().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect();
+pub fn topic_name(
+    template: &str,
+    status: Status,
+    ticket_id: &str,
+    subject: &str,
+    customer: &str,
+) -> String {
+    let short: String = ticket_id
+        .chars()
+        .rev()
+        .take(6)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     let name = template
         .replace("{status}", status_mark(status))
         .replace("{id}", &format!("#{short}"))
@@ -81,7 +94,13 @@ mod tests {
 
     #[test]
     fn topic_names_fit_telegram() {
-        let n = topic_name("{status} {id} {subject} · {customer}", Status::Open, "0190-abcdef123456", &"s".repeat(300), "Ann");
+        let n = topic_name(
+            "{status} {id} {subject} · {customer}",
+            Status::Open,
+            "0190-abcdef123456",
+            &"s".repeat(300),
+            "Ann",
+        );
         assert!(n.chars().count() <= TOPIC_NAME_LIMIT);
         assert!(n.starts_with("🟢 #123456 "));
     }

@@ -49,7 +49,9 @@ where
                 metrics_sent(chat_id, "blocked");
                 return Err(SendError::Blocked);
             }
-            Err(RequestError::Api(ApiError::Unknown(text))) if text.contains("message thread not found") => {
+            Err(RequestError::Api(ApiError::Unknown(text)))
+                if text.contains("message thread not found") =>
+            {
                 return Err(SendError::ThreadNotFound);
             }
             Err(RequestError::Api(ApiError::Unknown(text))) if text.contains("TOPIC_CLOSED") => {

@@ -28,7 +28,11 @@ fn name_for(ctx: &BotContext, ticket_id: &str, ticket: &Ticket, status: Status) 
         status,
         ticket_id,
         ticket.subject.as_ref().map(|s| s.as_str()).unwrap_or(""),
-        ticket.customer.as_ref().map(|c| c.name.as_str()).unwrap_or(""),
+        ticket
+            .customer
+            .as_ref()
+            .map(|c| c.name.as_str())
+            .unwrap_or(""),
     )
 }
 
@@ -45,9 +49,17 @@ pub fn header(ticket: &Ticket) -> String {
     if let Some(s) = &ticket.subject {
         out.push_str(&format!("📌 {}\n", s.as_str()));
     }
-    out.push_str(&format!("⚑ Priority {} · {} {}\n", ticket.priority, status_mark(ticket.status), ticket.status));
+    out.push_str(&format!(
+        "⚑ Priority {} · {} {}\n",
+        ticket.priority,
+        status_mark(ticket.status),
+        ticket.status
+    ));
     for (k, v) in ticket.fields.iter() {
-        let v = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+        let v = v
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| v.to_string());
         out.push_str(&format!("• {}: {}\n", k.as_str(), v));
     }
     if let Some(prev) = ticket.follows_up {
@@ -57,16 +69,32 @@ pub fn header(ticket: &Ticket) -> String {
     out
 }
 
-async fn create(ctx: &BotContext, ticket_id: &str, ticket: &Ticket) -> Result<TopicRow, ReactError> {
+async fn create(
+    ctx: &BotContext,
+    ticket_id: &str,
+    ticket: &Ticket,
+) -> Result<TopicRow, ReactError> {
     let group = ctx.config.support_chat_id;
     let name = name_for(ctx, ticket_id, ticket, ticket.status);
-    let topic = call(ctx, group, || ctx.bot.create_forum_topic(ChatId(group), name.clone()).send())
-        .await
-        .map_err(retry)?;
+    let topic = call(ctx, group, || {
+        ctx.bot
+            .create_forum_topic(ChatId(group), name.clone())
+            .send()
+    })
+    .await
+    .map_err(retry)?;
     let thread_id = i64::from(topic.thread_id.0.0);
-    tables::save_topic(ctx.store.db(), ticket_id, ctx.workspace(), group, thread_id, &name, ctx.clock.now())
-        .await
-        .map_err(retry)?;
+    tables::save_topic(
+        ctx.store.db(),
+        ticket_id,
+        ctx.workspace(),
+        group,
+        thread_id,
+        &name,
+        ctx.clock.now(),
+    )
+    .await
+    .map_err(retry)?;
     tracing::info!(ticket_id, thread_id, "forum topic created");
     Ok(TopicRow {
         ticket_id: ticket_id.to_owned(),
@@ -79,28 +107,57 @@ async fn create(ctx: &BotContext, ticket_id: &str, ticket: &Ticket) -> Result<To
 }
 
 /// The ticket's topic, created if it has none yet.
-pub async fn ensure(ctx: &BotContext, ticket_id: &str, ticket: &Ticket) -> Result<TopicRow, ReactError> {
-    match tables::topic_for_ticket(ctx.store.db(), ticket_id).await.map_err(retry)? {
+pub async fn ensure(
+    ctx: &BotContext,
+    ticket_id: &str,
+    ticket: &Ticket,
+) -> Result<TopicRow, ReactError> {
+    match tables::topic_for_ticket(ctx.store.db(), ticket_id)
+        .await
+        .map_err(retry)?
+    {
         Some(t) => Ok(t),
         None => create(ctx, ticket_id, ticket).await,
     }
 }
 
 /// The topic was deleted: make a new one and re-post the conversation so far.
-async fn recreate(ctx: &BotContext, ticket_id: &str, ticket: &Ticket) -> Result<TopicRow, ReactError> {
-    tracing::warn!(ticket_id, "forum topic is gone; recreating it with the transcript");
+async fn recreate(
+    ctx: &BotContext,
+    ticket_id: &str,
+    ticket: &Ticket,
+) -> Result<TopicRow, ReactError> {
+    tracing::warn!(
+        ticket_id,
+        "forum topic is gone; recreating it with the transcript"
+    );
     let topic = create(ctx, ticket_id, ticket).await?;
-    let (messages, _) = tgcrm_projections::conversation::list(ctx.store.db(), ctx.workspace(), ticket_id, true, 0, 1_000)
-        .await
-        .map_err(retry)?;
-    let mut transcript = format!("♻️ The previous topic was deleted. Transcript:\n\n{}\n", header(ticket));
+    let (messages, _) = tgcrm_projections::conversation::list(
+        ctx.store.db(),
+        ctx.workspace(),
+        ticket_id,
+        true,
+        0,
+        1_000,
+    )
+    .await
+    .map_err(retry)?;
+    let mut transcript = format!(
+        "♻️ The previous topic was deleted. Transcript:\n\n{}\n",
+        header(ticket)
+    );
     for m in messages {
         let who = match (m.author_kind.as_str(), m.visibility.as_str()) {
             ("customer", _) => "👤 Customer".to_owned(),
             (_, "internal") => "📝 Note".to_owned(),
             (kind, _) => format!("💬 {kind}"),
         };
-        transcript.push_str(&format!("\n{} · {}:\n{}\n", m.created_at.format("%Y-%m-%d %H:%M"), who, m.text));
+        transcript.push_str(&format!(
+            "\n{} · {}:\n{}\n",
+            m.created_at.format("%Y-%m-%d %H:%M"),
+            who,
+            m.text
+        ));
     }
     for part in split(&transcript, TEXT_LIMIT) {
         send_in(ctx, &topic, &part).await.map_err(retry)?;
@@ -125,7 +182,9 @@ async fn send_in(ctx: &BotContext, topic: &TopicRow, text: &str) -> Result<Optio
 
 async fn reopen(ctx: &BotContext, topic: &TopicRow) -> Result<(), ReactError> {
     let r = call(ctx, topic.chat_id, || {
-        ctx.bot.reopen_forum_topic(ChatId(topic.chat_id), thread(topic.thread_id)).send()
+        ctx.bot
+            .reopen_forum_topic(ChatId(topic.chat_id), thread(topic.thread_id))
+            .send()
     })
     .await;
     match r {
@@ -149,23 +208,36 @@ pub async fn post(
     text: &str,
 ) -> Result<(), ReactError> {
     let db = ctx.store.db();
-    if tables::delivered(db, &stored.event_id, target).await.map_err(retry)?.is_some() {
+    if tables::delivered(db, &stored.event_id, target)
+        .await
+        .map_err(retry)?
+        .is_some()
+    {
         return Ok(());
     }
     let mut topic = ensure(ctx, ticket_id, ticket).await?;
     for _ in 0..3 {
         match send_in(ctx, &topic, text).await {
             Ok(id) => {
-                return tables::record_delivery(db, &stored.event_id, target, topic.chat_id, id, ctx.clock.now())
-                    .await
-                    .map_err(retry);
+                return tables::record_delivery(
+                    db,
+                    &stored.event_id,
+                    target,
+                    topic.chat_id,
+                    id,
+                    ctx.clock.now(),
+                )
+                .await
+                .map_err(retry);
             }
             Err(SendError::ThreadNotFound) => topic = recreate(ctx, ticket_id, ticket).await?,
             Err(SendError::TopicClosed) => reopen(ctx, &topic).await?,
             Err(e) => return Err(retry(e)),
         }
     }
-    Err(retry(anyhow::anyhow!("could not post into the ticket's topic")))
+    Err(retry(anyhow::anyhow!(
+        "could not post into the ticket's topic"
+    )))
 }
 
 /// Copy the customer's own messages (an album keeps its grouping) into the topic, once.
@@ -179,10 +251,17 @@ pub async fn copy_into(
 ) -> Result<(), ReactError> {
     let db = ctx.store.db();
     let target = "topic:copy";
-    if tables::delivered(db, &stored.event_id, target).await.map_err(retry)?.is_some() {
+    if tables::delivered(db, &stored.event_id, target)
+        .await
+        .map_err(retry)?
+        .is_some()
+    {
         return Ok(());
     }
-    let ids: Vec<MessageId> = message_ids.iter().map(|i| MessageId(i32::try_from(*i).unwrap_or_default())).collect();
+    let ids: Vec<MessageId> = message_ids
+        .iter()
+        .map(|i| MessageId(i32::try_from(*i).unwrap_or_default()))
+        .collect();
     let mut topic = ensure(ctx, ticket_id, ticket).await?;
     for _ in 0..3 {
         let result = if ids.len() == 1 {
@@ -206,20 +285,34 @@ pub async fn copy_into(
         };
         match result {
             Ok(id) => {
-                return tables::record_delivery(db, &stored.event_id, target, topic.chat_id, id, ctx.clock.now())
-                    .await
-                    .map_err(retry);
+                return tables::record_delivery(
+                    db,
+                    &stored.event_id,
+                    target,
+                    topic.chat_id,
+                    id,
+                    ctx.clock.now(),
+                )
+                .await
+                .map_err(retry);
             }
             Err(SendError::ThreadNotFound) => topic = recreate(ctx, ticket_id, ticket).await?,
             Err(SendError::TopicClosed) => reopen(ctx, &topic).await?,
             Err(e) => return Err(retry(e)),
         }
     }
-    Err(retry(anyhow::anyhow!("could not copy into the ticket's topic")))
+    Err(retry(anyhow::anyhow!(
+        "could not copy into the ticket's topic"
+    )))
 }
 
 /// Rename the topic for a new status; reopen it if it was closed.
-pub async fn rename_and_toggle(ctx: &BotContext, ticket_id: &str, ticket: &Ticket, status: Status) -> Result<(), ReactError> {
+pub async fn rename_and_toggle(
+    ctx: &BotContext,
+    ticket_id: &str,
+    ticket: &Ticket,
+    status: Status,
+) -> Result<(), ReactError> {
     let topic = ensure(ctx, ticket_id, ticket).await?;
     if topic.closed && status != Status::Closed {
         reopen(ctx, &topic).await?;
@@ -237,22 +330,32 @@ pub async fn rename_and_toggle(ctx: &BotContext, ticket_id: &str, ticket: &Ticke
             Ok(_) | Err(SendError::ThreadNotFound) | Err(SendError::TopicClosed) => {}
             Err(e) => return Err(retry(e)),
         }
-        tables::update_topic(ctx.store.db(), ticket_id, &name, topic.closed && status == Status::Closed)
-            .await
-            .map_err(retry)?;
+        tables::update_topic(
+            ctx.store.db(),
+            ticket_id,
+            &name,
+            topic.closed && status == Status::Closed,
+        )
+        .await
+        .map_err(retry)?;
     }
     Ok(())
 }
 
 pub async fn close(ctx: &BotContext, ticket_id: &str) -> Result<(), ReactError> {
-    let Some(topic) = tables::topic_for_ticket(ctx.store.db(), ticket_id).await.map_err(retry)? else {
+    let Some(topic) = tables::topic_for_ticket(ctx.store.db(), ticket_id)
+        .await
+        .map_err(retry)?
+    else {
         return Ok(());
     };
     if topic.closed {
         return Ok(());
     }
     let r = call(ctx, topic.chat_id, || {
-        ctx.bot.close_forum_topic(ChatId(topic.chat_id), thread(topic.thread_id)).send()
+        ctx.bot
+            .close_forum_topic(ChatId(topic.chat_id), thread(topic.thread_id))
+            .send()
     })
     .await;
     match r {

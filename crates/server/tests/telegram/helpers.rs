@@ -12,6 +12,7 @@ use tgcrm_store::Db;
 
 pub const GROUP: i64 = -1_001_987_654_321;
 
+#[allow(dead_code)]
 pub struct TestBot {
     pub telegram: FakeBotApi,
     pub db: Db,
@@ -111,7 +112,11 @@ impl TestBot {
 
     pub async fn wait(&self, what: &str, pred: impl Fn(&[tgcrm_fake_telegram::Call]) -> bool) {
         let ok = self.telegram.wait_for(Duration::from_secs(10), pred).await;
-        assert!(ok, "timed out waiting for {what}; calls: {:#?}", self.telegram.calls());
+        assert!(
+            ok,
+            "timed out waiting for {what}; calls: {:#?}",
+            self.telegram.calls()
+        );
     }
 
     pub async fn tickets(&self) -> Vec<Value> {
@@ -121,13 +126,99 @@ impl TestBot {
         }
         let rows: Vec<Row> = self
             .db
-            .fetch_all("SELECT payload FROM events WHERE event_type = 'TicketOpened' ORDER BY position", vec![])
+            .fetch_all(
+                "SELECT payload FROM events WHERE event_type = 'TicketOpened' ORDER BY position",
+                vec![],
+            )
             .await
             .unwrap();
-        rows.into_iter().map(|r| r.payload["TicketOpened"].clone()).collect()
+        rows.into_iter()
+            .map(|r| r.payload["TicketOpened"].clone())
+            .collect()
+    }
+}
+
+impl TestBot {
+    /// An admin token's secret for the REST API.
+    pub async fn admin_token(&self) -> String {
+        let (_, secret) = tgcrm_store::tokens::create(
+            &self.db,
+            "default",
+            tgcrm_store::tokens::Role::Admin,
+            None,
+            None,
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+        secret.expose().to_owned()
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
+        let res = reqwest::Client::new()
+            .post(format!("{}{}", self.address, path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn ticket(&self, token: &str, id: &str) -> Value {
+        reqwest::Client::new()
+            .get(format!("{}/v1/tickets/{id}", self.address))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Open a ticket for `user` through the bot without the form.
+    pub async fn open_ticket(&self, user: i64, text: &str) -> String {
+        self.customer_text(user, text);
+        self.wait("the category keyboard", |calls| {
+            calls.iter().any(|c| {
+                c.name() == "sendmessage"
+                    && c.params.get("reply_markup").is_some()
+                    && c.params["chat_id"] == user
+            })
+        })
+        .await;
+        self.customer_callback(user, "intake:category:0");
+        let n = self.tickets().await.len();
+        for _ in 0..200 {
+            if self.tickets().await.len() > n {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let t = self.tickets().await;
+        assert!(t.len() > n, "no ticket opened");
+        self.wait("the topic", |calls| {
+            calls.iter().any(|c| c.name() == "createforumtopic")
+        })
+        .await;
+        t.last().unwrap()["ticket_id"].as_str().unwrap().to_owned()
+    }
+
+    pub fn calls_to(&self, chat: i64, method: &str) -> Vec<tgcrm_fake_telegram::Call> {
+        self.telegram
+            .calls_of(method)
+            .into_iter()
+            .filter(|c| c.params["chat_id"] == chat)
+            .collect()
     }
 }
 
 pub fn text_of(call: &tgcrm_fake_telegram::Call) -> String {
-    call.params.get("text").and_then(Value::as_str).unwrap_or("").to_owned()
+    call.params
+        .get("text")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned()
 }

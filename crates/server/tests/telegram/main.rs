@@ -2,5 +2,7 @@
 //! pointed at a fake Bot API that serves scripted updates and records calls.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod delivery;
 mod helpers;
 mod intake;
+mod lifecycle;
