@@ -235,7 +235,7 @@ async fn handle(
     let params = params_of(&req, &body);
     let lower = method.to_ascii_lowercase();
     let (state, new_update) = (&shared.0, &shared.1);
-    if lower != "getupdates" {
+    {
         let mut s = lock(state);
         s.calls.push(Call {
             method: method.clone(),

@@ -25,6 +25,10 @@ pub struct TestBot {
 }
 
 pub async fn spawn() -> TestBot {
+    spawn_with(|_| {}).await
+}
+
+pub async fn spawn_with(tweak: impl FnOnce(&mut BotConfig)) -> TestBot {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("crm.db").display());
     let db = Db::connect(&url).await.unwrap();
@@ -36,6 +40,7 @@ pub async fn spawn() -> TestBot {
     config.poll_timeout_secs = 1;
     config.private_chat_interval_ms = 0;
     config.group_interval_ms = 0;
+    tweak(&mut config);
     let clock = ManualClock::new(chrono::Utc::now());
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let app = Application::build_full(
@@ -88,6 +93,43 @@ impl TestBot {
             }
         }));
         m
+    }
+
+    /// One part of an album (photos sharing a media group id).
+    pub fn customer_photo(&self, user: i64, group: &str, caption: Option<&str>) -> i64 {
+        let (u, m) = self.ids();
+        let mut msg = json!({
+            "message_id": m,
+            "from": {"id": user, "is_bot": false, "first_name": "Ivan", "last_name": "Petrov", "username": "ivanp"},
+            "chat": {"id": user, "first_name": "Ivan", "last_name": "Petrov", "username": "ivanp", "type": "private"},
+            "date": 1_763_856_010,
+            "media_group_id": group,
+            "photo": [
+                {"file_id": format!("small{m}"), "file_unique_id": format!("us{m}"), "file_size": 1201, "width": 90, "height": 51},
+                {"file_id": format!("large{m}"), "file_unique_id": format!("ul{m}"), "file_size": 48211, "width": 1280, "height": 720}
+            ]
+        });
+        if let Some(c) = caption {
+            msg["caption"] = json!(c);
+        }
+        self.telegram
+            .push_update(json!({"update_id": u, "message": msg}));
+        m
+    }
+
+    pub fn customer_edit(&self, user: i64, message_id: i64, text: &str) {
+        let (u, _) = self.ids();
+        self.telegram.push_update(json!({
+            "update_id": u,
+            "edited_message": {
+                "message_id": message_id,
+                "from": {"id": user, "is_bot": false, "first_name": "Ivan", "last_name": "Petrov", "username": "ivanp"},
+                "chat": {"id": user, "first_name": "Ivan", "last_name": "Petrov", "username": "ivanp", "type": "private"},
+                "date": 1_763_856_000,
+                "edit_date": 1_763_856_100,
+                "text": text
+            }
+        }));
     }
 
     pub fn customer_callback(&self, user: i64, data: &str) {

@@ -6,3 +6,5 @@ mod delivery;
 mod helpers;
 mod intake;
 mod lifecycle;
+mod media;
+mod webhook;
