@@ -1,0 +1,263 @@
+//! Several `crm serve` processes against one Postgres: load on all of them,
+//! kill -9 the one running the projectors, and check that another takes over
+//! and every projection converges with nothing lost or applied twice.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sqlx::Row;
+
+fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+async fn fresh_database() -> String {
+    let admin = sqlx::PgPool::connect(&admin_url()).await.unwrap_or_else(|e| {
+        panic!(
+            "these tests need Postgres ({e}); start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` \
+             or set TEST_DATABASE_URL"
+        )
+    });
+    let name = format!("tgcrm_nodes_{}", uuid::Uuid::now_v7().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let base = admin_url();
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    format!("{prefix}/{name}")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Node {
+    name: String,
+    port: u16,
+    child: Child,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn crm(db_url: &str) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_crm"));
+    c.env("DATABASE_URL", db_url)
+        .env("RUST_LOG", "warn")
+        .env_remove("TELEGRAM_BOT_TOKEN");
+    c
+}
+
+fn start_node(db_url: &str, name: &str) -> Node {
+    let port = free_port();
+    let url = format!("{db_url}?application_name={name}");
+    let child = crm(&url)
+        .arg("serve")
+        .env("CRM_BIND", format!("127.0.0.1:{port}"))
+        .env("CRM_RATE_LIMIT_ADMIN", "100000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Node {
+        name: name.to_owned(),
+        port,
+        child,
+    }
+}
+
+async fn wait_healthy(client: &reqwest::Client, node: &Node) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{}/healthz", node.port))
+            .send()
+            .await
+            && r.status().is_success()
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "node {} did not come up",
+            node.name
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn open_ticket(client: &reqwest::Client, port: u16, token: &str, n: usize) -> Option<String> {
+    let r = client
+        .post(format!("http://127.0.0.1:{port}/v1/tickets"))
+        .bearer_auth(token)
+        .json(&json!({"subject": format!("ticket {n}"), "body": "hello", "customer": {"telegram_user_id": 1000 + n, "name": "C"}}))
+        .send()
+        .await
+        .ok()?;
+    if !r.status().is_success() {
+        return None;
+    }
+    let v: Value = r.json().await.ok()?;
+    v["id"].as_str().map(str::to_owned)
+}
+
+async fn reply(client: &reqwest::Client, port: u16, token: &str, ticket: &str) -> bool {
+    client
+        .post(format!(
+            "http://127.0.0.1:{port}/v1/tickets/{ticket}/messages"
+        ))
+        .bearer_auth(token)
+        .json(&json!({"text": "a reply"}))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+}
+
+async fn projector_holder(pool: &sqlx::PgPool) -> Option<String> {
+    let key = tgcrm_projections::lock::lock_key(tgcrm_projections::ticket_list::NAME);
+    let (classid, objid) = ((key >> 32) as u32 as i64, (key & 0xffff_ffff) as u32 as i64);
+    sqlx::query(
+        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+         WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = $1 AND l.objid::bigint = $2",
+    )
+    .bind(classid)
+    .bind(objid)
+    .fetch_optional(pool)
+    .await
+    .unwrap()
+    .map(|r| r.get::<String, _>(0))
+}
+
+#[tokio::test]
+async fn killing_the_node_that_runs_the_projectors_loses_nothing() {
+    let db_url = fresh_database().await;
+    let migrate = crm(&db_url).arg("migrate").output().unwrap();
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
+    let out = crm(&db_url)
+        .args(["token", "create", "--workspace", "acme", "--role", "admin"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+
+    let mut nodes: Vec<Node> = (1..=3)
+        .map(|i| start_node(&db_url, &format!("node{i}")))
+        .collect();
+    let client = reqwest::Client::new();
+    for n in &nodes {
+        wait_healthy(&client, n).await;
+    }
+    let pool = sqlx::PgPool::connect(&db_url).await.unwrap();
+
+    // Load on every node.
+    let mut tickets = Vec::new();
+    for i in 0..30 {
+        let port = nodes[i % 3].port;
+        if let Some(t) = open_ticket(&client, port, &token, i).await {
+            assert!(reply(&client, nodes[(i + 1) % 3].port, &token, &t).await);
+            tickets.push(t);
+        }
+    }
+    assert_eq!(tickets.len(), 30);
+
+    // Find and kill the node running the projectors.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let holder = loop {
+        if let Some(h) = projector_holder(&pool).await {
+            break h;
+        }
+        assert!(Instant::now() < deadline, "no node took the projector lock");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let index = nodes
+        .iter()
+        .position(|n| n.name == holder)
+        .expect("the holder is one of ours");
+    let mut victim = nodes.remove(index);
+    victim.child.kill().unwrap();
+    victim.child.wait().unwrap();
+
+    // More load on the survivors while they sort out who runs the projectors.
+    for i in 30..60 {
+        let port = nodes[i % 2].port;
+        if let Some(t) = open_ticket(&client, port, &token, i).await {
+            assert!(reply(&client, nodes[(i + 1) % 2].port, &token, &t).await);
+            tickets.push(t);
+        }
+    }
+    assert_eq!(
+        tickets.len(),
+        60,
+        "every acknowledged request on the survivors"
+    );
+
+    // Another node takes over and the projections converge.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let opened: i64 =
+            sqlx::query("SELECT COUNT(*) FROM events WHERE event_type = 'TicketOpened'")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .get(0);
+        let messages: i64 =
+            sqlx::query("SELECT COUNT(*) FROM events WHERE event_type = 'MessageAdded'")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .get(0);
+        let listed: i64 = sqlx::query("SELECT COUNT(*) FROM rm_tickets")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+            .get(0);
+        let conversation: i64 = sqlx::query("SELECT COUNT(*) FROM rm_messages")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+            .get(0);
+        let counted: i64 =
+            sqlx::query("SELECT COALESCE(SUM(message_count), 0)::bigint FROM rm_tickets")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .get(0);
+        if opened == 60 && listed == 60 && conversation == messages && counted == messages {
+            assert_eq!(messages, 120);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "projections did not converge: opened {opened}, listed {listed}, messages {messages}, conversation {conversation}, counted {counted}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let new_holder = projector_holder(&pool)
+        .await
+        .expect("a survivor runs the projectors");
+    assert_ne!(new_holder, holder);
+    drop(nodes);
+    pool.close().await;
+    let admin = sqlx::PgPool::connect(&admin_url()).await.unwrap();
+    let name = db_url.rsplit('/').next().unwrap();
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&admin)
+        .await;
+}
