@@ -261,3 +261,111 @@ async fn killing_the_node_that_runs_the_projectors_loses_nothing() {
         .execute(&admin)
         .await;
 }
+
+#[tokio::test]
+async fn after_kill_9_every_acknowledged_command_is_in_the_log_and_projections_converge() {
+    let db_url = fresh_database().await;
+    assert!(
+        crm(&db_url)
+            .arg("migrate")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let out = crm(&db_url)
+        .args(["token", "create", "--workspace", "acme", "--role", "admin"])
+        .output()
+        .unwrap();
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let mut node = start_node(&db_url, "solo");
+    let client = reqwest::Client::new();
+    wait_healthy(&client, &node).await;
+
+    // Writers keep going while the process is killed under them.
+    let port = node.port;
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let client = client.clone();
+            let token = token.clone();
+            tokio::spawn(async move {
+                let mut acknowledged = Vec::new();
+                for i in 0..200 {
+                    match open_ticket(&client, port, &token, w * 1000 + i).await {
+                        Some(id) => acknowledged.push(id),
+                        None => break,
+                    }
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    node.child.kill().unwrap();
+    node.child.wait().unwrap();
+    let mut acknowledged = Vec::new();
+    for w in writers {
+        acknowledged.extend(w.await.unwrap());
+    }
+    assert!(
+        !acknowledged.is_empty(),
+        "some requests were acknowledged before the kill"
+    );
+
+    let pool = sqlx::PgPool::connect(&db_url).await.unwrap();
+    for id in &acknowledged {
+        let n: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM events WHERE aggregate_id = $1 AND event_type = 'TicketOpened'",
+        )
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+        .get(0);
+        assert_eq!(n, 1, "acknowledged ticket {id} is in the log");
+    }
+
+    // Restart: the projections catch up with everything in the log.
+    let node = start_node(&db_url, "solo-again");
+    wait_healthy(&client, &node).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let opened: i64 =
+            sqlx::query("SELECT COUNT(*) FROM events WHERE event_type = 'TicketOpened'")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .get(0);
+        let listed: i64 = sqlx::query("SELECT COUNT(*) FROM rm_tickets")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+            .get(0);
+        let messages: i64 =
+            sqlx::query("SELECT COUNT(*) FROM events WHERE event_type = 'MessageAdded'")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .get(0);
+        let conversation: i64 = sqlx::query("SELECT COUNT(*) FROM rm_messages")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+            .get(0);
+        if opened == listed && messages == conversation && opened >= acknowledged.len() as i64 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no convergence: opened {opened}, listed {listed}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(node);
+    pool.close().await;
+    let admin = sqlx::PgPool::connect(&admin_url()).await.unwrap();
+    let name = db_url.rsplit('/').next().unwrap();
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&admin)
+        .await;
+}
