@@ -9,6 +9,9 @@ use clap::{Parser, Subcommand, ValueEnum};
     about = "tgcrm: an event-sourced support desk for Telegram teams"
 )]
 pub struct Cli {
+    /// A TOML configuration file; environment variables override it (also `CRM_CONFIG`).
+    #[arg(long, global = true, env = "CRM_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -2,11 +2,28 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = tgcrm_server::cli::Cli::parse();
+    if let Some(path) = &cli.config {
+        match tgcrm_server::config_file::read(path) {
+            Ok(vars) => {
+                for (k, v) in vars {
+                    if std::env::var_os(&k).is_none() {
+                        // SAFETY: no other thread exists yet (the runtime starts below),
+                        // so nothing can read the environment concurrently.
+                        #[allow(unsafe_code)]
+                        unsafe {
+                            std::env::set_var(k, v);
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
     tgcrm_server::telemetry::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: could not start the async runtime: {e}");
