@@ -153,6 +153,12 @@ pub(crate) async fn wait_consistent(
         return Ok(());
     };
     let target = position_token(token, "consistent_with")?;
+    if target > tgcrm_store::reader::head(state.store.db()).await? {
+        return Err(ApiError::field(
+            "consistent_with",
+            "no write has reached this position yet; pass the X-Event-Position a write returned",
+        ));
+    }
     state
         .consistency
         .wait_for(
