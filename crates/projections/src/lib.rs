@@ -11,6 +11,7 @@ pub mod projector;
 pub mod rebuild;
 pub mod runner;
 pub mod schema;
+pub mod shadow;
 pub mod ticket_list;
 
 pub use consistency::Consistency;

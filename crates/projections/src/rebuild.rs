@@ -5,11 +5,10 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use tgcrm_domain::Clock;
 use tgcrm_store::reader::count_events;
-use tgcrm_store::{Db, Position, checkpoints};
+use tgcrm_store::{Db, checkpoints};
 
 use crate::lock;
 use crate::projector::Projector;
-use crate::runner::{apply_batch, prepare};
 
 #[derive(Debug, Clone)]
 pub struct RebuildReport {
@@ -28,22 +27,15 @@ impl RebuildReport {
     }
 }
 
-/// Drop the projector's tables, recreate them and apply the whole log.
+/// Rebuild the projector from the start of the log. If a running server holds
+/// the projector, it is asked to rebuild (in shadow tables, without taking
+/// the API down) and this waits for it; otherwise the rebuild happens here.
 pub async fn rebuild(
     db: &Db,
     projector: &dyn Projector,
     clock: &dyn Clock,
     show_progress: bool,
 ) -> anyhow::Result<RebuildReport> {
-    let Some(_lock) = lock::try_acquire(db, projector.name()).await? else {
-        anyhow::bail!(
-            "projector {} is running in another process (a `crm serve`); stop it before replaying",
-            projector.name()
-        );
-    };
-    // Forget the checkpoint so `prepare` drops and recreates the tables.
-    checkpoints::save(db, projector.name(), -1, Position::START, clock.now()).await?;
-    let mut position = prepare(db, projector, clock.now()).await?;
     let total = u64::try_from(count_events(db).await?).unwrap_or(0);
     let bar = if show_progress {
         ProgressBar::new(total)
@@ -59,12 +51,29 @@ pub async fn rebuild(
     );
     bar.set_prefix(projector.name());
     let started = Instant::now();
-    let mut events = 0u64;
-    while let Some((last, n)) = apply_batch(db, projector, position, 2_000, clock.now()).await? {
-        position = last;
-        events += n as u64;
-        bar.inc(n as u64);
-    }
+    let events = match lock::try_acquire(db, projector.name()).await? {
+        Some(_lock) => {
+            let (_, n) = crate::shadow::rebuild(db, projector, clock, |k| bar.inc(k)).await?;
+            n
+        }
+        None => {
+            // A running server holds it: ask its runner, and follow along.
+            crate::shadow::request(db, projector.name(), clock).await?;
+            bar.set_message("rebuilding in the running server");
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                if let Some(cp) =
+                    checkpoints::load(db, &crate::shadow::progress_name(projector.name())).await?
+                {
+                    bar.set_position(u64::try_from(cp.position.position).unwrap_or(0).min(total));
+                }
+                if !crate::shadow::is_requested(db, projector.name()).await? {
+                    break;
+                }
+            }
+            total
+        }
+    };
     bar.finish();
     Ok(RebuildReport {
         projector: projector.name(),

@@ -39,6 +39,17 @@ pub async fn prepare(
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<Position> {
     let current = checkpoints::load(db, projector.name()).await?;
+    if let Some(c) = &current
+        && c.version != projector.version()
+        && c.version >= 0
+        && db.backend() == tgcrm_store::Backend::Postgres
+    {
+        // A new version of a projector that has tables: build the new ones
+        // beside the old, which stay readable until the swap.
+        let clock = FixedNow(now);
+        let (position, _) = crate::shadow::rebuild(db, projector, &clock, |_| {}).await?;
+        return Ok(position);
+    }
     let mut tx = db.begin().await?;
     let resume = match current {
         Some(c) if c.version == projector.version() => c.position,
@@ -63,6 +74,15 @@ pub async fn prepare(
     }
     tx.commit().await?;
     Ok(resume)
+}
+
+#[derive(Debug)]
+struct FixedNow(chrono::DateTime<chrono::Utc>);
+
+impl Clock for FixedNow {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0
+    }
 }
 
 /// Apply one batch after `from`. `None` when there was nothing to read.
@@ -146,6 +166,38 @@ pub async fn run(
         loop {
             if stop.is_stopped() {
                 return;
+            }
+            match crate::shadow::is_requested(&db, name).await {
+                Ok(true) => {
+                    tracing::info!(projector = name, "rebuilding on request");
+                    let started = std::time::Instant::now();
+                    match crate::shadow::rebuild(&db, projector.as_ref(), clock.as_ref(), |_| {})
+                        .await
+                    {
+                        Ok((p, n)) => {
+                            position = p;
+                            consistency.publish(name, position);
+                            tracing::info!(
+                                projector = name,
+                                events = n,
+                                seconds = started.elapsed().as_secs_f64(),
+                                "rebuilt"
+                            );
+                        }
+                        Err(e) => {
+                            tracing::error!(projector = name, error = ?e, "rebuild failed; retrying");
+                            if stop.sleep_or_stop(Duration::from_secs(1)).await {
+                                return;
+                            }
+                            continue 'leadership;
+                        }
+                    }
+                    continue;
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(projector = name, error = %e, "could not check for rebuild requests")
+                }
             }
             match apply_batch(
                 &db,

@@ -93,3 +93,9 @@ pub async fn save(
     .await?;
     Ok(())
 }
+
+pub async fn delete(db: &Db, name: &str) -> Result<(), SqlError> {
+    db.execute("DELETE FROM checkpoints WHERE name = $1", args![name])
+        .await?;
+    Ok(())
+}

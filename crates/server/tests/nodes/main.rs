@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use sqlx::Row;
 
 mod faults;
+mod replay;
 
 fn admin_url() -> String {
     std::env::var("TEST_DATABASE_URL")

@@ -1,0 +1,95 @@
+//! `crm replay` while the server runs: the rebuild happens in shadow tables in
+//! the server's runner, and the API keeps answering from the old tables until
+//! the swap; nothing disappears from a list meanwhile.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::{crm, fresh_database, open_ticket, start_node, wait_healthy};
+
+#[tokio::test]
+async fn replaying_while_serving_never_empties_the_ticket_list() {
+    let db_url = fresh_database().await;
+    assert!(
+        crm(&db_url)
+            .arg("migrate")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let out = crm(&db_url)
+        .args(["token", "create", "--workspace", "acme", "--role", "admin"])
+        .output()
+        .unwrap();
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let node = start_node(&db_url, "replayed");
+    let client = reqwest::Client::new();
+    wait_healthy(&client, &node).await;
+    for i in 0..40 {
+        open_ticket(&client, node.port, &token, i).await.unwrap();
+    }
+    let list_url = format!("http://127.0.0.1:{}/v1/tickets?limit=100", node.port);
+    let count = |v: Value| v["items"].as_array().map(Vec::len).unwrap_or(0);
+    // Wait for the list to show everything.
+    for _ in 0..100 {
+        let v: Value = client
+            .get(&list_url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if count(v) == 40 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let replay = tokio::task::spawn_blocking({
+        let db_url = db_url.clone();
+        move || {
+            crm(&db_url)
+                .args(["replay", "--projection", "ticket_list"])
+                .output()
+                .unwrap()
+        }
+    });
+    let mut observed = Vec::new();
+    while !replay.is_finished() {
+        let v: Value = client
+            .get(&list_url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        observed.push(count(v));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let out = replay.await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!observed.is_empty());
+    assert!(
+        observed.iter().all(|n| *n == 40),
+        "the list stayed whole during the rebuild: {observed:?}"
+    );
+    let v: Value = client
+        .get(&list_url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(count(v), 40);
+}
