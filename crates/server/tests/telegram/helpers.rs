@@ -24,13 +24,56 @@ pub struct TestBot {
     next_message: std::sync::atomic::AtomicI64,
 }
 
-pub async fn spawn() -> TestBot {
-    spawn_with(|_| {}).await
+/// Run a test body against the real server on SQLite and on Postgres.
+#[macro_export]
+macro_rules! on_both {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test]
+            async fn sqlite() {
+                ($body)($crate::helpers::spawn_on(false, |_| {}).await).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                ($body)($crate::helpers::spawn_on(true, |_| {}).await).await
+            }
+        }
+    };
+}
+
+/// A fresh Postgres database (never skipped: no Postgres is a failure that says how to get one).
+async fn postgres_database() -> String {
+    let admin_url = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap_or_else(|e| {
+        panic!(
+            "these tests need Postgres ({e}); start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` \
+             or set TEST_DATABASE_URL"
+        )
+    });
+    let name = format!("tgcrm_tg_{}", uuid::Uuid::now_v7().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let (prefix, _) = admin_url.rsplit_once('/').unwrap();
+    format!("{prefix}/{name}")
 }
 
 pub async fn spawn_with(tweak: impl FnOnce(&mut BotConfig)) -> TestBot {
+    spawn_on(false, tweak).await
+}
+
+pub async fn spawn_on(postgres: bool, tweak: impl FnOnce(&mut BotConfig)) -> TestBot {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("crm.db").display());
+    let url = if postgres {
+        postgres_database().await
+    } else {
+        format!("sqlite:{}", dir.path().join("crm.db").display())
+    };
     let db = Db::connect(&url).await.unwrap();
     db.migrate().await.unwrap();
     let telegram = FakeBotApi::start().await.unwrap();
