@@ -116,6 +116,46 @@ fn sqlite_args(args: Vec<Arg>) -> Result<SqliteArguments<'static>, SqlError> {
     Ok(out)
 }
 
+/// The four query methods, written once for the pool and the transaction:
+/// `$pg`/`$lite` bind the variant's inner value, `$pg_exec`/`$lite_exec` turn
+/// it into an executor.
+macro_rules! query_methods {
+    (($($recv:tt)+), $this:tt, $pg:ident => $pg_exec:expr, $lite:ident => $lite_exec:expr) => {
+        pub async fn execute($($recv)+, sql: &str, args: Vec<Arg>) -> Result<u64, SqlError> {
+            match $this {
+                Self::Postgres($pg) => Ok(sqlx::query_with(sql, pg_args(args)?).execute($pg_exec).await?.rows_affected()),
+                Self::Sqlite($lite) => Ok(sqlx::query_with(sql, sqlite_args(args)?)
+                    .execute($lite_exec)
+                    .await?
+                    .rows_affected()),
+            }
+        }
+
+        pub async fn fetch_all<T: AnyRow>($($recv)+, sql: &str, args: Vec<Arg>) -> Result<Vec<T>, SqlError> {
+            match $this {
+                Self::Postgres($pg) => sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?).fetch_all($pg_exec).await,
+                Self::Sqlite($lite) => sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?).fetch_all($lite_exec).await,
+            }
+        }
+
+        pub async fn fetch_optional<T: AnyRow>($($recv)+, sql: &str, args: Vec<Arg>) -> Result<Option<T>, SqlError> {
+            match $this {
+                Self::Postgres($pg) => sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?).fetch_optional($pg_exec).await,
+                Self::Sqlite($lite) => {
+                    sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?).fetch_optional($lite_exec).await
+                }
+            }
+        }
+
+        pub async fn fetch_one<T: AnyRow>($($recv)+, sql: &str, args: Vec<Arg>) -> Result<T, SqlError> {
+            match $this {
+                Self::Postgres($pg) => sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?).fetch_one($pg_exec).await,
+                Self::Sqlite($lite) => sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?).fetch_one($lite_exec).await,
+            }
+        }
+    };
+}
+
 /// Rows decodable from both databases.
 pub trait AnyRow:
     for<'r> FromRow<'r, PgRow> + for<'r> FromRow<'r, SqliteRow> + Send + Unpin
@@ -168,71 +208,7 @@ impl Db {
         }
     }
 
-    pub async fn execute(&self, sql: &str, args: Vec<Arg>) -> Result<u64, SqlError> {
-        match self {
-            Self::Postgres(p) => Ok(sqlx::query_with(sql, pg_args(args)?)
-                .execute(p)
-                .await?
-                .rows_affected()),
-            Self::Sqlite(p) => Ok(sqlx::query_with(sql, sqlite_args(args)?)
-                .execute(p)
-                .await?
-                .rows_affected()),
-        }
-    }
-
-    pub async fn fetch_all<T: AnyRow>(
-        &self,
-        sql: &str,
-        args: Vec<Arg>,
-    ) -> Result<Vec<T>, SqlError> {
-        match self {
-            Self::Postgres(p) => {
-                sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?)
-                    .fetch_all(p)
-                    .await
-            }
-            Self::Sqlite(p) => {
-                sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?)
-                    .fetch_all(p)
-                    .await
-            }
-        }
-    }
-
-    pub async fn fetch_optional<T: AnyRow>(
-        &self,
-        sql: &str,
-        args: Vec<Arg>,
-    ) -> Result<Option<T>, SqlError> {
-        match self {
-            Self::Postgres(p) => {
-                sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?)
-                    .fetch_optional(p)
-                    .await
-            }
-            Self::Sqlite(p) => {
-                sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?)
-                    .fetch_optional(p)
-                    .await
-            }
-        }
-    }
-
-    pub async fn fetch_one<T: AnyRow>(&self, sql: &str, args: Vec<Arg>) -> Result<T, SqlError> {
-        match self {
-            Self::Postgres(p) => {
-                sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?)
-                    .fetch_one(p)
-                    .await
-            }
-            Self::Sqlite(p) => {
-                sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?)
-                    .fetch_one(p)
-                    .await
-            }
-        }
-    }
+    query_methods!((&self), self, p => p, p => p);
 
     pub async fn begin(&self) -> Result<Tx, SqlError> {
         match self {
@@ -271,71 +247,7 @@ impl Tx {
         }
     }
 
-    pub async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, SqlError> {
-        match self {
-            Self::Postgres(t) => Ok(sqlx::query_with(sql, pg_args(args)?)
-                .execute(&mut **t)
-                .await?
-                .rows_affected()),
-            Self::Sqlite(t) => Ok(sqlx::query_with(sql, sqlite_args(args)?)
-                .execute(&mut **t)
-                .await?
-                .rows_affected()),
-        }
-    }
-
-    pub async fn fetch_all<T: AnyRow>(
-        &mut self,
-        sql: &str,
-        args: Vec<Arg>,
-    ) -> Result<Vec<T>, SqlError> {
-        match self {
-            Self::Postgres(t) => {
-                sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?)
-                    .fetch_all(&mut **t)
-                    .await
-            }
-            Self::Sqlite(t) => {
-                sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?)
-                    .fetch_all(&mut **t)
-                    .await
-            }
-        }
-    }
-
-    pub async fn fetch_optional<T: AnyRow>(
-        &mut self,
-        sql: &str,
-        args: Vec<Arg>,
-    ) -> Result<Option<T>, SqlError> {
-        match self {
-            Self::Postgres(t) => {
-                sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?)
-                    .fetch_optional(&mut **t)
-                    .await
-            }
-            Self::Sqlite(t) => {
-                sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?)
-                    .fetch_optional(&mut **t)
-                    .await
-            }
-        }
-    }
-
-    pub async fn fetch_one<T: AnyRow>(&mut self, sql: &str, args: Vec<Arg>) -> Result<T, SqlError> {
-        match self {
-            Self::Postgres(t) => {
-                sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?)
-                    .fetch_one(&mut **t)
-                    .await
-            }
-            Self::Sqlite(t) => {
-                sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?)
-                    .fetch_one(&mut **t)
-                    .await
-            }
-        }
-    }
+    query_methods!((&mut self), self, t => &mut **t, t => &mut **t);
 
     pub async fn commit(self) -> Result<(), SqlError> {
         match self {
