@@ -26,10 +26,10 @@ impl Modify for BearerAuth {
         create_ticket, list_tickets, get_ticket,
         post_message, list_messages,
         change_status, change_priority, assign, unassign, change_tags, change_fields, archive,
-        ticket_events, global_feed, stream, submit_intake, digest, access_log, export, issue, list, rotate, revoke,
+        ticket_events, global_feed, stream, submit_intake, digest, erase, access_log, export, issue, list, rotate, revoke,
     ),
     modifiers(&BearerAuth),
-    tags((name = "tickets"), (name = "messages"), (name = "events"), (name = "auth"), (name = "health"), (name = "audit"))
+    tags((name = "tickets"), (name = "messages"), (name = "events"), (name = "auth"), (name = "health"), (name = "audit"), (name = "customers"))
 )]
 pub struct ApiDoc;
 

@@ -30,4 +30,11 @@ pub trait Decider: cqrs_es::Aggregate<Event = Self::Fact> + Clone + Send + Sync 
     fn evolve(&mut self, event: Self::Fact);
     /// The workspace the aggregate belongs to, once it exists.
     fn workspace(&self) -> Option<&WorkspaceId>;
+
+    /// The person whose personal data the aggregate's events carry (their
+    /// personal fields are stored encrypted with that person's key, so erasing
+    /// the person makes them unreadable). `None`: no personal data.
+    fn data_subject(&self) -> Option<String> {
+        None
+    }
 }

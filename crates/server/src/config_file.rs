@@ -48,14 +48,18 @@ fn scalar(v: &toml::Value) -> Option<String> {
 
 /// The file's settings as environment variable names and values.
 pub fn read(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let table: toml::Table = text.parse().with_context(|| format!("parsing {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let table: toml::Table = text
+        .parse()
+        .with_context(|| format!("parsing {}", path.display()))?;
     let mut out = BTreeMap::new();
     for (k, v) in &table {
         match v {
             toml::Value::Table(section) => {
                 for (sk, sv) in section {
-                    let value = scalar(sv).with_context(|| format!("{k}.{sk} must be a plain value"))?;
+                    let value =
+                        scalar(sv).with_context(|| format!("{k}.{sk} must be a plain value"))?;
                     out.insert(variable(Some(k), sk), value);
                 }
             }
@@ -74,7 +78,8 @@ mod tests {
 
     #[test]
     fn file_keys_map_to_their_environment_variables() {
-        let dir = std::env::temp_dir().join(format!("crm-config-{}", uuid::Uuid::now_v7().simple()));
+        let dir =
+            std::env::temp_dir().join(format!("crm-config-{}", uuid::Uuid::now_v7().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("crm.toml");
         std::fs::write(

@@ -111,6 +111,21 @@ pub async fn execute<A: Decider>(
             });
             state.evolve(e.clone());
         }
+        if let Some(subject) = state.data_subject() {
+            // Personal fields are stored encrypted with the subject's key (crypto-shredding).
+            for e in &mut new_events {
+                crate::personal::protect(
+                    db,
+                    ctx.workspace_id.as_str(),
+                    &subject,
+                    &e.event_type,
+                    &mut e.payload,
+                    now,
+                )
+                .await
+                .map_err(CommandError::Append)?;
+            }
+        }
         let version = loaded.version + events.len() as i64;
         let snapshot = if version / SNAPSHOT_EVERY > loaded.version / SNAPSHOT_EVERY {
             Some((version, serde_json::to_value(&state)?))

@@ -86,6 +86,10 @@ pub struct StoredEvent {
     pub request_id: Option<String>,
     pub occurred_at: DateTime<Utc>,
     pub recorded_at: DateTime<Utc>,
+    /// The payload as stored, when personal fields were decrypted for reading
+    /// (the hash chain covers the stored form).
+    #[serde(skip)]
+    pub raw_payload: Option<serde_json::Value>,
 }
 
 /// The columns of [`StoredEvent`] as both databases return them.
@@ -129,6 +133,7 @@ impl From<EventRow> for StoredEvent {
             request_id: r.request_id,
             occurred_at: r.occurred_at,
             recorded_at: r.recorded_at,
+            raw_payload: None,
         }
     }
 }

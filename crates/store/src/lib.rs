@@ -14,6 +14,7 @@ pub mod export;
 pub mod health;
 pub mod load;
 pub mod notify;
+pub mod personal;
 pub mod position;
 pub mod reader;
 pub mod shutdown;

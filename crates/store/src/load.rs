@@ -40,6 +40,24 @@ async fn events_after<A: Decider>(
     db: &Db,
     aggregate_id: &str,
     after: i64,
+) -> Result<Vec<SerializedEvent>, LoadError> {
+    let mut events = stored_events_after::<A>(db, aggregate_id, after).await?;
+    // Personal fields are stored encrypted; the aggregate decides on plain values.
+    let mut payloads: Vec<(String, serde_json::Value)> = events
+        .iter_mut()
+        .map(|e| (e.event_type.clone(), std::mem::take(&mut e.payload)))
+        .collect();
+    crate::personal::reveal_payloads(db, &mut payloads).await?;
+    for (e, (_, p)) in events.iter_mut().zip(payloads) {
+        e.payload = p;
+    }
+    Ok(events)
+}
+
+async fn stored_events_after<A: Decider>(
+    db: &Db,
+    aggregate_id: &str,
+    after: i64,
 ) -> Result<Vec<SerializedEvent>, PersistenceError> {
     let after = usize::try_from(after).unwrap_or(0);
     match db {

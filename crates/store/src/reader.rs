@@ -75,7 +75,9 @@ pub async fn read_after(
         Backend::Sqlite => sql.push_str(&format!(" ORDER BY position LIMIT ${}", args.len())),
     }
     let rows: Vec<EventRow> = db.fetch_all(&sql, args).await?;
-    Ok(rows.into_iter().map(StoredEvent::from).collect())
+    let mut events: Vec<StoredEvent> = rows.into_iter().map(StoredEvent::from).collect();
+    crate::personal::reveal_events(db, &mut events).await?;
+    Ok(events)
 }
 
 /// One aggregate's stream in sequence order (for `GET /v1/tickets/{id}/events`).
@@ -98,7 +100,9 @@ pub async fn read_stream(
             crate::args![aggregate_type, aggregate_id, after_sequence, limit],
         )
         .await?;
-    Ok(rows.into_iter().map(StoredEvent::from).collect())
+    let mut events: Vec<StoredEvent> = rows.into_iter().map(StoredEvent::from).collect();
+    crate::personal::reveal_events(db, &mut events).await?;
+    Ok(events)
 }
 
 #[derive(sqlx::FromRow)]

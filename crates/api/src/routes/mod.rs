@@ -1,6 +1,7 @@
 //! Route modules by resource, and the small helpers they share.
 
 mod audit;
+mod customers;
 mod event_stream;
 mod events;
 mod export;
@@ -13,6 +14,7 @@ mod tickets;
 mod tokens;
 
 pub use audit::{__path_access_log, __path_digest};
+pub use customers::__path_erase;
 pub use event_stream::__path_stream;
 pub use events::{__path_global_feed, __path_ticket_events};
 pub use export::__path_export;
@@ -74,6 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/events/stream").get(event_stream::stream))
         .service(web::resource("/v1/intake").post(intake::submit_intake))
         .service(web::resource("/v1/audit/digest").get(audit::digest))
+        .service(web::resource("/v1/customers/{telegram_user_id}/erase").post(customers::erase))
         .service(
             web::resource("/v1/tokens")
                 .post(tokens::issue)

@@ -66,4 +66,10 @@ impl crate::decider::Decider for Ticket {
     fn workspace(&self) -> Option<&crate::ids::WorkspaceId> {
         self.workspace_id.as_ref()
     }
+
+    fn data_subject(&self) -> Option<String> {
+        self.customer
+            .as_ref()
+            .map(|c| format!("tg:{}", c.telegram_user_id.get()))
+    }
 }

@@ -19,7 +19,8 @@ pub fn event_hash(prev_hash: &str, e: &StoredEvent) -> String {
         "sequence": e.sequence,
         "event_type": e.event_type,
         "event_version": e.event_version,
-        "payload": e.payload,
+        // The stored form: personal fields stay sealed, so erasure keeps the chain valid.
+        "payload": e.raw_payload.as_ref().unwrap_or(&e.payload),
         "actor": e.actor,
         "source": e.source,
         "correlation_id": e.correlation_id,

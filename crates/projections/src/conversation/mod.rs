@@ -29,9 +29,11 @@ const SCHEMA: &[&str] = &[
         attachments  {json} NOT NULL,
         created_at   {ts} NOT NULL,
         edited_at    {ts},
-        edit_sequence {int}
+        edit_sequence {int},
+        data_subject TEXT
     )",
     "CREATE INDEX IF NOT EXISTS rm_messages_by_ticket ON rm_messages (ticket_id, sequence)",
+    "CREATE INDEX IF NOT EXISTS rm_messages_by_subject ON rm_messages (workspace_id, data_subject)",
 ];
 
 fn author_id(a: &Author) -> Option<String> {
@@ -50,7 +52,7 @@ impl Projector for ConversationProjector {
     }
 
     fn version(&self) -> i64 {
-        1
+        2
     }
 
     fn tables(&self) -> &'static [&'static str] {
@@ -62,6 +64,19 @@ impl Projector for ConversationProjector {
     }
 
     async fn apply(&self, tx: &mut Tx, stored: &StoredEvent) -> anyhow::Result<()> {
+        if let Some((subject, _)) = tgcrm_store::personal::erased(stored) {
+            tx.execute(
+                "UPDATE rm_messages SET text = $3, attachments = $4 WHERE workspace_id = $1 AND data_subject = $2",
+                args![
+                    stored.workspace_id.as_str(),
+                    subject,
+                    tgcrm_store::personal::ERASED,
+                    serde_json::json!([]),
+                ],
+            )
+            .await?;
+            return Ok(());
+        }
         let Some(event) = stored.ticket_event() else {
             return Ok(());
         };
@@ -76,8 +91,8 @@ impl Projector for ConversationProjector {
             } => {
                 tx.execute(
                     "INSERT INTO rm_messages (message_id, ticket_id, workspace_id, sequence, author_kind, author_id, \
-                     visibility, text, attachments, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-                     ON CONFLICT (message_id) DO NOTHING",
+                     visibility, text, attachments, created_at, data_subject) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (message_id) DO NOTHING",
                     args![
                         message_id.to_string(),
                         stored.aggregate_id.as_str(),
@@ -89,6 +104,7 @@ impl Projector for ConversationProjector {
                         text,
                         serde_json::to_value(&attachments)?,
                         at,
+                        tgcrm_store::personal::subject_of(stored),
                     ],
                 )
                 .await?;

@@ -71,6 +71,19 @@ impl Projector for TicketListProjector {
     }
 
     async fn apply(&self, tx: &mut Tx, stored: &StoredEvent) -> anyhow::Result<()> {
+        if let Some((_, telegram_user_id)) = tgcrm_store::personal::erased(stored) {
+            tx.execute(
+                "UPDATE rm_tickets SET customer_name = $3, customer_username = NULL, subject = $3 \
+                 WHERE workspace_id = $1 AND customer_telegram_id = $2",
+                args![
+                    stored.workspace_id.as_str(),
+                    telegram_user_id,
+                    tgcrm_store::personal::ERASED
+                ],
+            )
+            .await?;
+            return Ok(());
+        }
         let Some(event) = stored.ticket_event() else {
             return Ok(());
         };

@@ -204,21 +204,17 @@ impl TestBot {
         );
     }
 
+    /// The TicketOpened payloads, decrypted as any reader of the log sees them.
     pub async fn tickets(&self) -> Vec<Value> {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            payload: Value,
-        }
-        let rows: Vec<Row> = self
-            .db
-            .fetch_all(
-                "SELECT payload FROM events WHERE event_type = 'TicketOpened' ORDER BY position",
-                vec![],
-            )
+        let filter = tgcrm_store::reader::EventFilter {
+            event_types: vec!["TicketOpened".into()],
+            ..Default::default()
+        };
+        tgcrm_store::reader::read_after(&self.db, tgcrm_store::Position::START, 1_000, &filter)
             .await
-            .unwrap();
-        rows.into_iter()
-            .map(|r| r.payload["TicketOpened"].clone())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.payload["TicketOpened"].clone())
             .collect()
     }
 }
