@@ -10,12 +10,17 @@ if ! command -v schemathesis >/dev/null 2>&1; then
 fi
 
 work="$(mktemp -d)"
-trap 'kill "${server_pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
 export DATABASE_URL="sqlite:$work/crm.db"
 export CRM_RATE_LIMIT_ADMIN=10000000
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 cargo build -q -p tgcrm-server --bin crm
-crm=target/debug/crm
+crm="${CARGO_TARGET_DIR:-target}/debug/crm"
 token="$($crm token create --workspace fuzz --role admin 2>/dev/null)"
 CRM_BIND="127.0.0.1:$port" $crm serve >"$work/serve.log" 2>&1 &
 server_pid=$!
