@@ -18,6 +18,8 @@ cleanup() {
 trap cleanup EXIT
 export DATABASE_URL="sqlite:$work/crm.db"
 export CRM_RATE_LIMIT_ADMIN=10000000
+# Fuzzed webhooks must not send anything anywhere, nor resolve random hosts.
+export CRM_WEBHOOK_SEND=false CRM_WEBHOOK_ALLOW_PRIVATE=true
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 cargo build -q -p tgcrm-server --bin crm
 crm="${CARGO_TARGET_DIR:-target}/debug/crm"

@@ -27,9 +27,16 @@ impl Modify for BearerAuth {
         post_message, list_messages,
         change_status, change_priority, assign, unassign, change_tags, change_fields, archive,
         ticket_events, global_feed, stream, submit_intake, digest, erase, access_log, export, issue, list, rotate, revoke,
+        create_webhook, list_webhooks, get_webhook, update_webhook, delete_webhook, rotate_webhook_secret,
+        list_webhook_deliveries, list_dead_letters, redeliver, replay_webhook,
+        create_canned, list_canned, get_canned, update_canned, delete_canned, render_canned, send_canned, ticket_canned,
+        create_template, list_templates, get_template, edit_template, delete_template, list_template_versions,
+        get_template_version, render_template, send_template,
+        create_article, list_articles, get_article, update_article, delete_article, list_article_versions,
+        get_article_version, article_links, search, ticket_suggestions, link_article, unlink_article, ticket_links, import,
     ),
     modifiers(&BearerAuth),
-    tags((name = "tickets"), (name = "messages"), (name = "events"), (name = "auth"), (name = "health"), (name = "audit"), (name = "customers"))
+    tags((name = "tickets"), (name = "messages"), (name = "events"), (name = "auth"), (name = "health"), (name = "audit"), (name = "customers"), (name = "webhooks"), (name = "canned responses"), (name = "templates"), (name = "knowledge base"))
 )]
 pub struct ApiDoc;
 

@@ -18,6 +18,8 @@ pub struct ApiConfig {
     pub rate_limits: crate::rate_limit::RateLimitConfig,
     /// How long a rotated token's old secret keeps working by default.
     pub rotation_grace: chrono::Duration,
+    /// Webhook delivery settings (`CRM_WEBHOOK_*`), shared with the delivery worker.
+    pub webhooks: tgcrm_webhooks::WebhookConfig,
 }
 
 impl Default for ApiConfig {
@@ -28,6 +30,7 @@ impl Default for ApiConfig {
             token_env: tgcrm_store::tokens::TokenEnv::default(),
             rate_limits: crate::rate_limit::RateLimitConfig::default(),
             rotation_grace: chrono::Duration::hours(24),
+            webhooks: tgcrm_webhooks::WebhookConfig::default(),
         }
     }
 }

@@ -76,6 +76,18 @@ uuid_id!(
     /// A team of agents.
     TeamId, "team"
 );
+uuid_id!(
+    /// A canned response.
+    CannedResponseId, "canned_response"
+);
+uuid_id!(
+    /// A versioned response template.
+    TemplateId, "response_template"
+);
+uuid_id!(
+    /// A knowledge base article.
+    ArticleId, "kb_article"
+);
 
 /// A tenant. Every resource belongs to exactly one workspace; names are slugs
 /// (lowercase letters, digits, `-`, `_`; 1–64 characters).

@@ -3,16 +3,21 @@
 //! them; its table writes and its checkpoint commit in one transaction.
 
 pub mod audit_chain;
+pub mod canned;
 pub mod consistency;
 pub mod conversation;
 pub mod cursor;
+pub mod directory;
+pub mod kb;
 pub mod lock;
 pub mod projector;
 pub mod rebuild;
 pub mod runner;
 pub mod schema;
 pub mod shadow;
+pub mod templates;
 pub mod ticket_list;
+pub mod writing_cursor;
 
 pub use consistency::Consistency;
 pub use projector::Projector;
@@ -25,5 +30,8 @@ pub fn all() -> Vec<Arc<dyn Projector>> {
         Arc::new(ticket_list::TicketListProjector),
         Arc::new(conversation::ConversationProjector),
         Arc::new(audit_chain::AuditChainProjector),
+        Arc::new(canned::CannedProjector),
+        Arc::new(templates::TemplatesProjector),
+        Arc::new(kb::KnowledgeBaseProjector),
     ]
 }

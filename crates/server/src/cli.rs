@@ -43,6 +43,26 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The knowledge base.
+    Kb {
+        #[command(subcommand)]
+        command: KbCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KbCommand {
+    /// Load a folder of Markdown files (a Notion or Confluence export) as
+    /// articles; importing it again updates them instead of adding copies.
+    Import {
+        /// The exported folder (searched recursively for *.md).
+        folder: std::path::PathBuf,
+        #[arg(long)]
+        workspace: String,
+        /// Status of new articles whose front matter names none: published or draft.
+        #[arg(long, default_value = "published")]
+        status: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

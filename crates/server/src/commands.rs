@@ -52,6 +52,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit {
             command: AuditCommand::Verify,
         } => audit_verify(&settings).await,
+        Command::Kb {
+            command:
+                crate::cli::KbCommand::Import {
+                    folder,
+                    workspace,
+                    status,
+                },
+        } => crate::kb_import::run(&settings, clock.as_ref(), &folder, &workspace, &status).await,
     }
 }
 

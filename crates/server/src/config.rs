@@ -35,6 +35,13 @@ impl Settings {
             api.token_env = env;
         }
         api.rate_limits = tgcrm_api::rate_limit::RateLimitConfig::from_env();
+        api.webhooks = match tgcrm_webhooks::WebhookConfig::from_env() {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::error!(error = %e, "ignoring malformed webhook settings; using defaults");
+                tgcrm_webhooks::WebhookConfig::default()
+            }
+        };
         if let Some(secs) = std::env::var("CRM_TOKEN_ROTATION_GRACE_SECONDS")
             .ok()
             .and_then(|v| v.parse::<i64>().ok())

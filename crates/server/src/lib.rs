@@ -5,5 +5,6 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod config_file;
+pub mod kb_import;
 pub mod startup;
 pub mod telemetry;

@@ -89,6 +89,15 @@ impl Application {
                 stopped.clone(),
             )));
         }
+        tasks.extend(tgcrm_webhooks::start(
+            &store,
+            &consistency,
+            clock.clone(),
+            Arc::new(tgcrm_store::SystemClock),
+            api_config.webhooks.clone(),
+            runner_config,
+            &stopped,
+        )?);
         let bot_context = match bot {
             Some(config) => {
                 let ctx = tgcrm_bot_adapter::adapter::BotContext::new(

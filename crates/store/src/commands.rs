@@ -4,7 +4,7 @@
 
 use tgcrm_domain::{Clock, Decider, DomainFact, Refusal, WorkspaceId};
 
-use crate::append::{AppendError, NewEvent, StreamWrite, append};
+use crate::append::{AppendError, NewEvent, StreamWrite, append_in};
 use crate::event::Metadata;
 use crate::load::{LoadError, load};
 use crate::notify::EventStore;
@@ -55,7 +55,6 @@ pub enum CommandError<E: Refusal> {
 }
 
 /// Decide `command` on aggregate `aggregate_id` of type `A` and store what it decided.
-#[tracing::instrument(skip_all, fields(aggregate = A::TYPE, id = %aggregate_id))]
 pub async fn execute<A: Decider>(
     store: &EventStore,
     clock: &dyn Clock,
@@ -63,7 +62,32 @@ pub async fn execute<A: Decider>(
     ctx: &CommandContext,
     command: A::Cmd,
 ) -> Result<CommandOutcome<A>, CommandError<A::Refused>> {
+    execute_with::<A>(store, clock, aggregate_id, ctx, command, &[]).await
+}
+
+/// A statement that must commit together with a command's events: state that
+/// may not live in the log (a signing secret) or that must change atomically
+/// with a fact about it (a delivery marked dead with its `WebhookExhausted`).
+#[derive(Debug, Clone)]
+pub struct SideWrite {
+    pub sql: String,
+    pub args: Vec<crate::db::Arg>,
+}
+
+/// [`execute`], plus `side_writes` run in the append's transaction. They run
+/// (in a transaction of their own) also when the command decides nothing, and
+/// not at all when it is refused.
+#[tracing::instrument(skip_all, fields(aggregate = A::TYPE, id = %aggregate_id))]
+pub async fn execute_with<A: Decider>(
+    store: &EventStore,
+    clock: &dyn Clock,
+    aggregate_id: &str,
+    ctx: &CommandContext,
+    command: A::Cmd,
+    side_writes: &[SideWrite],
+) -> Result<CommandOutcome<A>, CommandError<A::Refused>> {
     let db = store.db();
+    let _turn = store.turn(aggregate_id).await;
     for attempt in 1..=MAX_ATTEMPTS {
         let loaded = load::<A>(db, aggregate_id).await?;
         let mut state = loaded.state;
@@ -90,6 +114,15 @@ pub async fn execute<A: Decider>(
             Err(e) => return Err(CommandError::Refused(e)),
         };
         if events.is_empty() {
+            if !side_writes.is_empty() {
+                let mut tx = db.begin().await.map_err(CommandError::Append)?;
+                for w in side_writes {
+                    tx.execute(&w.sql, w.args.clone())
+                        .await
+                        .map_err(CommandError::Append)?;
+                }
+                tx.commit().await.map_err(CommandError::Append)?;
+            }
             let position = stream_head(db, A::TYPE, aggregate_id)
                 .await
                 .map_err(CommandError::Append)?;
@@ -141,7 +174,7 @@ pub async fn execute<A: Decider>(
             metadata: &ctx.metadata,
             snapshot,
         };
-        match append(db, &write, &new_events).await {
+        match append_with(db, &write, &new_events, side_writes).await {
             Ok(positions) => {
                 store.notify_appended();
                 return Ok(CommandOutcome {
@@ -159,4 +192,25 @@ pub async fn execute<A: Decider>(
         }
     }
     Err(CommandError::Contended)
+}
+
+async fn append_with(
+    db: &crate::db::Db,
+    write: &StreamWrite<'_>,
+    events: &[NewEvent],
+    side_writes: &[SideWrite],
+) -> Result<Vec<Position>, AppendError> {
+    let mut tx = db.begin().await?;
+    let positions = append_in(&mut tx, write, events).await?;
+    for w in side_writes {
+        tx.execute(&w.sql, w.args.clone()).await?;
+    }
+    tx.commit().await.map_err(|e| {
+        if crate::db::is_unique_violation(&e) {
+            AppendError::Conflict
+        } else {
+            AppendError::Database(e)
+        }
+    })?;
+    Ok(positions)
 }

@@ -14,7 +14,13 @@ use crate::db::Db;
 pub struct EventStore {
     db: Db,
     wake: Arc<watch::Sender<u64>>,
+    stripes: Arc<Vec<tokio::sync::Mutex<()>>>,
 }
+
+/// Commands on one aggregate in this process take turns (a striped lock), so
+/// they do not spend round trips losing version races to each other; races
+/// with other processes are still settled by the append's primary key.
+const STRIPES: usize = 256;
 
 impl EventStore {
     pub fn new(db: Db) -> Self {
@@ -22,11 +28,23 @@ impl EventStore {
         Self {
             db,
             wake: Arc::new(tx),
+            stripes: Arc::new((0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect()),
         }
     }
 
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// Wait for this process's turn on `aggregate_id`.
+    pub async fn turn(&self, aggregate_id: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in aggregate_id.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        let i = usize::try_from(h % STRIPES as u64).unwrap_or(0);
+        self.stripes[i].lock().await
     }
 
     /// Tell local readers that the log has grown.

@@ -144,6 +144,27 @@ pub async fn count_events(db: &Db) -> Result<i64, SqlError> {
     Ok(row.n)
 }
 
+/// The position of the newest committed event (the start when the log is
+/// empty), whether or not the global reader may hand it out yet: on Postgres
+/// it holds events back while an older transaction anywhere on the cluster is
+/// running, so [`head`] can be behind a write that has already returned its
+/// position. A position beyond this one was never handed to anyone.
+pub async fn newest(db: &Db) -> Result<Position, SqlError> {
+    let sql = match db.backend() {
+        Backend::Postgres => {
+            "SELECT transaction_id::text::bigint AS transaction_id, position FROM events \
+             ORDER BY transaction_id DESC, position DESC LIMIT 1"
+        }
+        Backend::Sqlite => {
+            "SELECT 0 AS transaction_id, position FROM events ORDER BY position DESC LIMIT 1"
+        }
+    };
+    let row: Option<HeadRow> = db.fetch_optional(sql, vec![]).await?;
+    Ok(row
+        .map(|r| Position::new(r.transaction_id, r.position))
+        .unwrap_or(Position::START))
+}
+
 /// The newest position the global reader would hand out now (the start when
 /// the log is empty): where a subscriber that skips history begins.
 pub async fn head(db: &Db) -> Result<Position, SqlError> {
@@ -161,4 +182,12 @@ pub async fn head(db: &Db) -> Result<Position, SqlError> {
     Ok(row
         .map(|r| Position::new(r.transaction_id, r.position))
         .unwrap_or(Position::START))
+}
+
+/// The highest position handed out so far (committed or not yet visible).
+pub async fn max_position(db: &Db) -> Result<i64, SqlError> {
+    let row: CountRow = db
+        .fetch_one("SELECT COALESCE(MAX(position), 0) AS n FROM events", vec![])
+        .await?;
+    Ok(row.n)
 }

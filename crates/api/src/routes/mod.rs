@@ -1,33 +1,58 @@
 //! Route modules by resource, and the small helpers they share.
 
 mod audit;
+mod canned;
 mod customers;
 mod event_stream;
 mod events;
 mod export;
 mod health;
 mod intake;
+mod kb;
 mod me;
 mod messages;
+mod templates;
 mod ticket_commands;
 mod tickets;
 mod tokens;
+mod webhooks;
+mod writing;
 
 pub use audit::{__path_access_log, __path_digest};
+pub use canned::{
+    __path_create_canned, __path_delete_canned, __path_get_canned, __path_list_canned,
+    __path_render_canned, __path_send_canned, __path_ticket_canned, __path_update_canned,
+};
 pub use customers::__path_erase;
 pub use event_stream::__path_stream;
 pub use events::{__path_global_feed, __path_ticket_events};
 pub use export::__path_export;
 pub use health::{__path_healthz, __path_readyz};
 pub use intake::__path_submit_intake;
+pub use kb::{
+    __path_article_links, __path_create_article, __path_delete_article, __path_get_article,
+    __path_get_article_version, __path_import, __path_link_article, __path_list_article_versions,
+    __path_list_articles, __path_search, __path_ticket_links, __path_ticket_suggestions,
+    __path_unlink_article, __path_update_article,
+};
 pub use me::__path_me;
 pub use messages::{__path_list_messages, __path_post_message};
+pub use templates::{
+    __path_create_template, __path_delete_template, __path_edit_template, __path_get_template,
+    __path_get_template_version, __path_list_template_versions, __path_list_templates,
+    __path_render_template, __path_send_template,
+};
 pub use ticket_commands::{
     __path_archive, __path_assign, __path_change_fields, __path_change_priority,
     __path_change_status, __path_change_tags, __path_unassign,
 };
 pub use tickets::{__path_create_ticket, __path_get_ticket, __path_list_tickets};
 pub use tokens::{__path_issue, __path_list, __path_revoke, __path_rotate};
+pub use webhooks::{
+    __path_create_webhook, __path_delete_webhook, __path_get_webhook, __path_list_dead_letters,
+    __path_list_webhook_deliveries, __path_list_webhooks, __path_redeliver, __path_replay_webhook,
+    __path_rotate_webhook_secret, __path_update_webhook,
+};
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ETAG, HeaderName, HeaderValue, IF_MATCH};
@@ -45,6 +70,8 @@ use crate::state::AppState;
 pub const EVENT_POSITION: &str = "x-event-position";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    webhooks::configure(cfg);
+    writing::configure(cfg);
     cfg.service(web::resource("/healthz").get(health::healthz))
         .service(web::resource("/readyz").get(health::readyz))
         .service(web::resource("/openapi.json").get(crate::openapi::serve))
@@ -156,7 +183,9 @@ pub(crate) async fn wait_consistent(
         return Ok(());
     };
     let target = position_token(token, "consistent_with")?;
-    if target > tgcrm_store::reader::head(state.store.db()).await? {
+    if target > tgcrm_store::reader::newest(state.store.db()).await?
+        || target.position > tgcrm_store::reader::max_position(state.store.db()).await?
+    {
         return Err(ApiError::field(
             "consistent_with",
             "no write has reached this position yet; pass the X-Event-Position a write returned",
@@ -217,6 +246,7 @@ fn command_kind(c: &TicketCommand) -> &'static str {
     match c {
         TicketCommand::Open(_) => "open_ticket",
         TicketCommand::AddMessage(_) => "add_message",
+        TicketCommand::SendTemplate(_) => "send_template",
         TicketCommand::EditMessage(_) => "edit_message",
         TicketCommand::ChangeStatus(_) => "change_status",
         TicketCommand::ChangePriority(_) => "change_priority",

@@ -178,9 +178,16 @@ pub async fn on_message(ctx: &BotContext, m: &Message, update_id: u32) -> anyhow
             to: Status::Closed,
             reason: None,
         }),
-        Some(TopicCommand::Canned(_)) => {
-            answer(ctx, &topic, "⛔ canned responses are not available yet").await;
-            return Ok(());
+        Some(TopicCommand::Canned(name)) => {
+            // Not linked to the "/canned" message: the rendered text is what
+            // the customer gets, and the topic shows it.
+            match super::canned::command(ctx, &ticket_id, &name, &agent, message_id).await? {
+                Ok(command) => command,
+                Err(reason) => {
+                    answer(ctx, &topic, &reason).await;
+                    return Ok(());
+                }
+            }
         }
         Some(TopicCommand::Help) => {
             answer(ctx, &topic, HELP).await;

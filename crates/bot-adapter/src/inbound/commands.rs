@@ -47,7 +47,7 @@ pub fn parse(text: &str) -> Option<TopicCommand> {
 }
 
 pub const HELP: &str = "Commands: /note <text> (internal), /assign me | /assign @username, /status <status>, \
-/priority <low|normal|high|urgent>, /resolve, /close. Anything else you write here goes to the customer.";
+/priority <low|normal|high|urgent>, /resolve, /close, /canned <name> (send a canned response). Anything else you write here goes to the customer.";
 
 #[cfg(test)]
 mod tests {

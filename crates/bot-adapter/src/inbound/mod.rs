@@ -2,6 +2,7 @@
 //! form, messages, edits) and agents' messages and commands in ticket topics.
 
 mod agent;
+mod canned;
 mod commands;
 mod customer;
 mod media;

@@ -14,11 +14,16 @@ use super::events::{Author, Channel, MessageVisibility};
 pub enum TicketCommand {
     Open(OpenTicket),
     AddMessage(AddMessage),
+    /// A message written from a canned response or template: decided like
+    /// `AddMessage`, and the event records which one (and which version).
+    SendTemplate(SendTemplate),
     EditMessage(EditMessage),
     ChangeStatus(ChangeStatus),
     ChangePriority(ChangePriority),
     Assign(Assign),
-    Unassign { note: Option<Note> },
+    Unassign {
+        note: Option<Note>,
+    },
     ChangeTags(ChangeTags),
     SetFields(SetFields),
     Archive,
@@ -48,6 +53,12 @@ pub struct AddMessage {
     pub visibility: MessageVisibility,
     pub text: MessageText,
     pub attachments: Vec<Attachment>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SendTemplate {
+    pub message: AddMessage,
+    pub template: crate::templating::TemplateRef,
 }
 
 #[derive(Debug, Clone, PartialEq)]

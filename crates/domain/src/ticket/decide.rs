@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
+use crate::templating::TemplateRef;
 use crate::values::{Fields, Status};
 
 use super::commands::{AddMessage, Assign, ChangeTags, EditMessage, SetFields, TicketCommand};
@@ -43,7 +44,7 @@ pub fn decide(
             follows_up: open.follows_up,
             at: now,
         }];
-        events.push(message_added(open.first_message, now));
+        events.push(message_added(open.first_message, None, now));
         return Ok(events);
     }
     if !ticket.exists() {
@@ -57,7 +58,8 @@ pub fn decide(
     }
     match command {
         TicketCommand::Open(_) | TicketCommand::Archive => Ok(vec![]),
-        TicketCommand::AddMessage(m) => add_message(ticket, m, now),
+        TicketCommand::AddMessage(m) => add_message(ticket, m, None, now),
+        TicketCommand::SendTemplate(s) => add_message(ticket, s.message, Some(s.template), now),
         TicketCommand::EditMessage(e) => edit_message(ticket, e, now),
         TicketCommand::ChangeStatus(c) => {
             if c.to == ticket.status {
@@ -99,7 +101,7 @@ pub fn decide(
     }
 }
 
-fn message_added(m: AddMessage, now: DateTime<Utc>) -> TicketEvent {
+fn message_added(m: AddMessage, template: Option<TemplateRef>, now: DateTime<Utc>) -> TicketEvent {
     TicketEvent::MessageAdded {
         message_id: m.message_id,
         author: m.author,
@@ -107,19 +109,21 @@ fn message_added(m: AddMessage, now: DateTime<Utc>) -> TicketEvent {
         text: m.text.as_str().to_owned(),
         attachments: m.attachments,
         at: now,
+        template,
     }
 }
 
 fn add_message(
     ticket: &Ticket,
     m: AddMessage,
+    template: Option<TemplateRef>,
     now: DateTime<Utc>,
 ) -> Result<Vec<TicketEvent>, TicketError> {
     if ticket.message(&m.message_id).is_some() {
         return Ok(vec![]);
     }
     let from_customer = m.author.is_customer();
-    let mut events = vec![message_added(m, now)];
+    let mut events = vec![message_added(m, template, now)];
     if from_customer && let Some(to) = after_customer_message(ticket.status) {
         events.push(TicketEvent::StatusChanged {
             from: ticket.status,

@@ -108,6 +108,9 @@ pub enum TicketEvent {
         #[serde(default)]
         attachments: Vec<Attachment>,
         at: DateTime<Utc>,
+        /// The canned response or template (and its version) the text was written from.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        template: Option<crate::templating::TemplateRef>,
     },
     #[serde(rename = "MessageEdited")]
     MessageEdited {

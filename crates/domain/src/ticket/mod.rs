@@ -14,7 +14,7 @@ mod tests;
 
 pub use commands::{
     AddMessage, Assign, ChangePriority, ChangeStatus, ChangeTags, EditMessage, OpenTicket,
-    SetFields, TicketCommand,
+    SendTemplate, SetFields, TicketCommand,
 };
 pub use decide::decide;
 pub use errors::TicketError;

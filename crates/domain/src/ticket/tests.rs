@@ -197,6 +197,7 @@ fn message_added_at(id: MessageId, author: Author, text: &str, at: DateTime<Utc>
         text: text.to_owned(),
         attachments: vec![],
         at,
+        template: None,
     }
 }
 
@@ -511,6 +512,7 @@ fn an_internal_note_keeps_its_visibility() {
             text: "VIP customer".to_owned(),
             attachments: vec![],
             at: now(),
+            template: None,
         }]);
 }
 

@@ -4,6 +4,7 @@
 mod attachment;
 mod customer;
 mod fields;
+mod label;
 mod priority;
 mod status;
 mod tag;
@@ -12,6 +13,7 @@ mod text;
 pub use attachment::{Attachment, AttachmentKind};
 pub use customer::{Customer, CustomerName, TelegramUserId, TelegramUsername};
 pub use fields::{FieldKey, Fields};
+pub use label::{ArticleBody, ArticleTitle, Category, ResourceName};
 pub use priority::Priority;
 pub use status::Status;
 pub use tag::Tag;

@@ -88,6 +88,7 @@ impl Projector for ConversationProjector {
                 text,
                 attachments,
                 at,
+                ..
             } => {
                 tx.execute(
                     "INSERT INTO rm_messages (message_id, ticket_id, workspace_id, sequence, author_kind, author_id, \

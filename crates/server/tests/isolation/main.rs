@@ -69,11 +69,14 @@ async fn send(client: &reqwest::Client, base: &str, token: &str, c: &Call) -> (u
 async fn run(postgres: bool) {
     let dir = tempfile::tempdir().unwrap();
     let db = database(postgres, &dir).await;
+    let mut config = tgcrm_api::ApiConfig::default();
+    config.webhooks.allow_private = true;
+    config.webhooks.send = false;
     let app = Application::build_with(
         db.clone(),
         TcpListener::bind("127.0.0.1:0").unwrap(),
         Arc::new(tgcrm_store::SystemClock) as Arc<dyn Clock>,
-        tgcrm_api::ApiConfig::default(),
+        config,
         RunnerConfig {
             batch_size: 500,
             poll_interval: Duration::from_millis(50),
@@ -114,6 +117,23 @@ async fn run(postgres: bool) {
     .await;
     assert_eq!(s, 201);
     let tok = issued["token"]["id"].as_str().unwrap().to_owned();
+    let (s, hook) = send(
+        &client,
+        &base,
+        &a,
+        &call(
+            Method::POST,
+            "/v1/webhooks".into(),
+            Some(json!({"url": "http://127.0.0.1:9/hook", "event_types": ["*"]})),
+        ),
+    )
+    .await;
+    assert_eq!(s, 201, "{hook}");
+    let w = hook["id"]
+        .as_str()
+        .or(hook["webhook"]["id"].as_str())
+        .unwrap()
+        .to_owned();
 
     // Every endpoint that names one of A's resources: 404 for B.
     let by_id = vec![
@@ -159,6 +179,24 @@ async fn run(postgres: bool) {
         call(Method::GET, format!("/v1/tickets/{t}/events"), None),
         call(Method::POST, format!("/v1/tokens/{tok}/rotate"), None),
         call(Method::DELETE, format!("/v1/tokens/{tok}"), None),
+        call(Method::GET, format!("/v1/webhooks/{w}"), None),
+        call(
+            Method::PATCH,
+            format!("/v1/webhooks/{w}"),
+            Some(json!({"active": false})),
+        ),
+        call(
+            Method::POST,
+            format!("/v1/webhooks/{w}/rotate-secret"),
+            None,
+        ),
+        call(Method::GET, format!("/v1/webhooks/{w}/deliveries"), None),
+        call(
+            Method::POST,
+            format!("/v1/webhooks/{w}/replay"),
+            Some(json!({"from_position": "0-0"})),
+        ),
+        call(Method::DELETE, format!("/v1/webhooks/{w}"), None),
     ];
     for c in &by_id {
         let (status, body) = send(&client, &base, &b, c).await;
@@ -177,6 +215,8 @@ async fn run(postgres: bool) {
         ("/v1/events?limit=100", "items"),
         ("/v1/tokens", "items"),
         ("/v1/audit/access-log", "items"),
+        ("/v1/webhooks", "items"),
+        ("/v1/webhooks/dead-letters", "items"),
     ];
     for (path, field) in lists {
         let (status, body) = send(&client, &base, &b, &call(Method::GET, path.into(), None)).await;
@@ -184,6 +224,7 @@ async fn run(postgres: bool) {
         let text = body.to_string();
         assert!(!text.contains(&t), "{path} shows A's ticket to B");
         assert!(!text.contains(&tok), "{path} shows A's token to B");
+        assert!(!text.contains(&w), "{path} shows A's webhook to B");
         let own_items = body[field].as_array().map(Vec::len).unwrap_or(0);
         if path.starts_with("/v1/tickets") {
             assert_eq!(own_items, 0, "{path}");
