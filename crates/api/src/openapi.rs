@@ -26,7 +26,10 @@ impl Modify for BearerAuth {
         create_ticket, list_tickets, get_ticket,
         post_message, list_messages,
         change_status, change_priority, assign, unassign, change_tags, change_fields, archive,
-        ticket_events, global_feed, stream, submit_intake, digest, erase, access_log, export, issue, list, rotate, revoke,
+        ticket_events, global_feed, stream, submit_intake, digest, erase,
+        crate::routes::agents::register, crate::routes::agents::list, crate::routes::agents::get,
+        crate::routes::agents::update, crate::routes::agents::availability, crate::routes::agents::deactivate,
+        crate::routes::agents::reactivate, access_log, export, issue, list, rotate, revoke,
         create_webhook, list_webhooks, get_webhook, update_webhook, delete_webhook, rotate_webhook_secret,
         list_webhook_deliveries, list_dead_letters, redeliver, replay_webhook,
         create_canned, list_canned, get_canned, update_canned, delete_canned, render_canned, send_canned, ticket_canned,
@@ -36,7 +39,7 @@ impl Modify for BearerAuth {
         get_article_version, article_links, search, ticket_suggestions, link_article, unlink_article, ticket_links, import,
     ),
     modifiers(&BearerAuth),
-    tags((name = "tickets"), (name = "messages"), (name = "events"), (name = "auth"), (name = "health"), (name = "audit"), (name = "customers"), (name = "webhooks"), (name = "canned responses"), (name = "templates"), (name = "knowledge base"))
+    tags((name = "tickets"), (name = "messages"), (name = "events"), (name = "auth"), (name = "health"), (name = "audit"), (name = "agents"), (name = "customers"), (name = "webhooks"), (name = "canned responses"), (name = "templates"), (name = "knowledge base"))
 )]
 pub struct ApiDoc;
 

@@ -1,6 +1,7 @@
 //! The tgcrm domain: aggregates, commands, events and the pure rules that decide
 //! between them. Nothing here touches a database, the network or the wall clock.
 
+pub mod agent;
 pub mod canned;
 pub mod clock;
 pub mod decider;

@@ -1,8 +1,7 @@
-//! Who is who, from the agents and teams read models of the agents
-//! directory: an agent's display name (for `{{agent_name}}`) and the teams it
-//! belongs to (for templates shared with a team). Those read models belong to
-//! another part of the system; when a deployment lacks them, an agent has no
-//! name and no teams.
+//! Who is who, from the agents directory's read model (`rm_agents`): an
+//! agent's display name (for `{{agent_name}}`) and the teams it belongs to
+//! (for templates shared with a team). When the table is missing (an older
+//! database before its projector ran), an agent has no name and no teams.
 
 use tgcrm_store::{Backend, Db, SqlError, args};
 
@@ -48,24 +47,27 @@ pub async fn agent_name(
     Ok(row.map(|r| r.name))
 }
 
-/// The teams an agent belongs to, from the teams directory.
+/// The teams an agent belongs to, from the agents directory (`rm_agents.teams`,
+/// a JSON list of team ids).
 pub async fn agent_teams(
     db: &Db,
     workspace: &str,
     agent_id: &str,
 ) -> Result<Vec<String>, SqlError> {
-    if !table_exists(db, "rm_team_members").await? {
+    if !table_exists(db, "rm_agents").await? {
         return Ok(vec![]);
     }
     #[derive(sqlx::FromRow)]
-    struct Team {
-        team_id: String,
+    struct Teams {
+        teams: serde_json::Value,
     }
-    let rows: Vec<Team> = db
-        .fetch_all(
-            "SELECT team_id FROM rm_team_members WHERE workspace_id = $1 AND agent_id = $2",
+    let row: Option<Teams> = db
+        .fetch_optional(
+            "SELECT teams FROM rm_agents WHERE workspace_id = $1 AND agent_id = $2",
             args![workspace, agent_id],
         )
         .await?;
-    Ok(rows.into_iter().map(|r| r.team_id).collect())
+    Ok(row
+        .and_then(|r| serde_json::from_value::<Vec<String>>(r.teams).ok())
+        .unwrap_or_default())
 }

@@ -2,6 +2,7 @@
 //! checkpoint and writes plain SQL tables shaped for the queries that read
 //! them; its table writes and its checkpoint commit in one transaction.
 
+pub mod agents;
 pub mod audit_chain;
 pub mod canned;
 pub mod consistency;
@@ -30,6 +31,7 @@ pub fn all() -> Vec<Arc<dyn Projector>> {
         Arc::new(ticket_list::TicketListProjector),
         Arc::new(conversation::ConversationProjector),
         Arc::new(audit_chain::AuditChainProjector),
+        Arc::new(agents::AgentsProjector),
         Arc::new(canned::CannedProjector),
         Arc::new(templates::TemplatesProjector),
         Arc::new(kb::KnowledgeBaseProjector),

@@ -31,6 +31,18 @@ impl Default for RunnerConfig {
     }
 }
 
+/// Create the projector's tables if they do not exist yet, so queries never
+/// meet a missing table while the runner starts. Harmless when they exist;
+/// a rebuild for a new version is still the runner's job.
+pub async fn ensure_tables(db: &Db, projector: &dyn Projector) -> anyhow::Result<()> {
+    let mut tx = db.begin().await?;
+    for stmt in projector.schema(db.backend()) {
+        tx.execute(&stmt, vec![]).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Make the projector's tables match its version. Returns where to resume:
 /// its checkpoint, or the start when it was (re)built.
 pub async fn prepare(

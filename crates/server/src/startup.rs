@@ -80,6 +80,12 @@ impl Application {
             tasks.push(t);
         }
         for projector in tgcrm_projections::all() {
+            if let Err(e) = runner::ensure_tables(store.db(), projector.as_ref()).await {
+                // Another node may be creating them right now; its runner will finish the job.
+                tracing::warn!(projector = projector.name(), error = ?e, "could not create read-model tables yet");
+            }
+        }
+        for projector in tgcrm_projections::all() {
             tasks.push(tokio::spawn(runner::run(
                 store.clone(),
                 projector,

@@ -1,5 +1,6 @@
 //! Route modules by resource, and the small helpers they share.
 
+pub mod agents;
 mod audit;
 mod canned;
 mod customers;
@@ -70,6 +71,7 @@ use crate::state::AppState;
 pub const EVENT_POSITION: &str = "x-event-position";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    agents::configure(cfg);
     webhooks::configure(cfg);
     writing::configure(cfg);
     cfg.service(web::resource("/healthz").get(health::healthz))

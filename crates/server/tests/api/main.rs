@@ -6,3 +6,4 @@ mod helpers;
 mod contract;
 mod input;
 mod listing;
+mod writing;

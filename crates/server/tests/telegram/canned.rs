@@ -10,28 +10,35 @@ use crate::on_both;
 const ANNA: i64 = 555_000_777;
 const AGENT_USER: i64 = 900_100;
 
-/// An agent in the agents directory, bound to a Telegram user. (The table is
-/// the agents read model the bot adapter reads; it is created here if that
-/// projector is not part of this build.)
-async fn agent(bot: &TestBot) -> String {
-    let id = uuid::Uuid::now_v7().to_string();
-    bot.db
-        .execute(
-            "CREATE TABLE IF NOT EXISTS rm_agents (agent_id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, \
-             name TEXT NOT NULL, telegram_user_id BIGINT, telegram_username TEXT, active BOOLEAN NOT NULL)",
-            vec![],
+/// An agent bound to a Telegram user, once the agents directory lists it.
+async fn agent(bot: &TestBot) {
+    let admin = bot.admin_token().await;
+    let (status, body) = bot
+        .post(
+            &admin,
+            "/v1/agents",
+            json!({"name": "Maria", "telegram_user_id": AGENT_USER, "telegram_username": "maria_support"}),
         )
-        .await
-        .unwrap();
-    bot.db
-        .execute(
-            "INSERT INTO rm_agents (agent_id, workspace_id, name, telegram_user_id, telegram_username, active) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            args![id.as_str(), "default", "Maria", AGENT_USER, "maria_support", true],
-        )
-        .await
-        .unwrap();
-    id
+        .await;
+    assert_eq!(status, 201, "{body}");
+    #[derive(sqlx::FromRow)]
+    struct N {
+        n: i64,
+    }
+    for _ in 0..200 {
+        let listed = bot
+            .db
+            .fetch_optional::<N>(
+                "SELECT COUNT(*) AS n FROM rm_agents WHERE telegram_user_id = $1",
+                args![AGENT_USER],
+            )
+            .await;
+        if matches!(listed, Ok(Some(N { n: 1 }))) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the agents directory never listed the agent");
 }
 
 async fn thread_of(bot: &TestBot, ticket: &str) -> i64 {

@@ -175,6 +175,56 @@ impl TestBot {
         }));
     }
 
+    /// A message written in a ticket's topic by a member of the agents' group.
+    pub fn group_text(&self, user: i64, username: &str, thread: i64, text: &str) -> i64 {
+        let (u, m) = self.ids();
+        self.telegram.push_update(json!({
+            "update_id": u,
+            "message": {
+                "message_id": m,
+                "from": {"id": user, "is_bot": false, "first_name": "Maria", "username": username},
+                "chat": {"id": GROUP, "title": "Acme Support Desk", "is_forum": true, "type": "supergroup"},
+                "date": 1_763_856_200,
+                "message_thread_id": thread,
+                "is_topic_message": true,
+                "reply_to_message": {
+                    "message_id": thread,
+                    "from": {"id": 7_000_000_001_i64, "is_bot": true, "first_name": "Acme Support", "username": "acme_support_bot"},
+                    "chat": {"id": GROUP, "title": "Acme Support Desk", "is_forum": true, "type": "supergroup"},
+                    "date": 1_763_856_050,
+                    "message_thread_id": thread,
+                    "forum_topic_created": {"name": "topic", "icon_color": 7_322_096},
+                    "is_topic_message": true
+                },
+                "text": text
+            }
+        }));
+        m
+    }
+
+    /// The forum thread of a ticket.
+    pub async fn thread_of(&self, ticket: &str) -> i64 {
+        #[derive(sqlx::FromRow)]
+        struct T {
+            thread_id: i64,
+        }
+        for _ in 0..100 {
+            if let Some(t) = self
+                .db
+                .fetch_optional::<T>(
+                    "SELECT thread_id FROM tg_topics WHERE ticket_id = $1",
+                    tgcrm_store::args![ticket],
+                )
+                .await
+                .unwrap()
+            {
+                return t.thread_id;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("no topic for ticket {ticket}");
+    }
+
     pub fn customer_callback(&self, user: i64, data: &str) {
         let (u, m) = self.ids();
         self.telegram.push_update(json!({

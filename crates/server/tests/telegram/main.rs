@@ -2,6 +2,7 @@
 //! pointed at a fake Bot API that serves scripted updates and records calls.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod agents;
 mod canned;
 mod delivery;
 mod helpers;

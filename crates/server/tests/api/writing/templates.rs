@@ -1,8 +1,8 @@
 use serde_json::json;
 use tgcrm_store::tokens::Role;
 
-use crate::helpers::TestApp;
 use crate::on_both;
+use crate::writing::TestApp;
 
 const APOLOGY: &str = "{{#if \"vip\" in tags}}Dear {{customer_name}}{{else}}Hi {{customer_name}}{{/if}},\n\
 {{#if priority == \"urgent\"}}\nwe are on it right now.\n{{else if segment == \"enterprise\"}}\nyour account manager will call you.\n{{else}}\nwe will answer within a day.\n{{/if}}";
@@ -375,5 +375,86 @@ on_both!(
             404
         );
         assert_eq!(names(other).await, Vec::<String>::new());
+    }
+);
+
+on_both!(
+    a_team_template_is_for_the_teams_members_and_names_the_sending_agent,
+    |app: TestApp| async move {
+        let team = uuid::Uuid::now_v7().to_string();
+        let register = |name: &str, teams: Vec<String>| {
+            let (app, name) = (&app, name.to_owned());
+            async move {
+                let r = app
+                    .post(
+                        &app.admin,
+                        "/v1/agents",
+                        json!({"name": name, "teams": teams}),
+                    )
+                    .await;
+                assert_eq!(r.status, 201, "{}", r.body);
+                r
+            }
+        };
+        let maria = register("Maria", vec![team.clone()]).await;
+        let oleg = register("Oleg", vec![]).await;
+        // Wait until the agents directory has them.
+        let mut listed = 0;
+        for _ in 0..200 {
+            let l = app.get(&app.admin, "/v1/agents").await;
+            listed = l.body["items"].as_array().map_or(0, Vec::len);
+            if listed == 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert_eq!(listed, 2, "the agents directory never listed both agents");
+        let maria_token = app
+            .token("acme", Role::Agent, maria.body["id"].as_str())
+            .await;
+        let oleg_token = app
+            .token("acme", Role::Agent, oleg.body["id"].as_str())
+            .await;
+        let t = app.ticket("Hello", "Hi", json!({})).await;
+
+        let created = app
+            .post(
+                &maria_token,
+                "/v1/templates",
+                json!({"name": "Team hello", "body": "{{agent_name}} from billing, hi {{customer_name}}",
+                       "sharing": {"scope": "team", "team_id": team}}),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let id = created.body["id"].as_str().unwrap().to_owned();
+        let rendered = app
+            .post(
+                &maria_token,
+                &format!("/v1/templates/{id}/render"),
+                json!({"ticket_id": t}),
+            )
+            .await;
+        assert_eq!(rendered.status, 200, "{}", rendered.body);
+        assert_eq!(rendered.body["text"], "Maria from billing, hi Ivan");
+        assert_eq!(
+            app.get(&oleg_token, &format!("/v1/templates/{id}"))
+                .await
+                .status,
+            404
+        );
+        let in_list = app
+            .get_after(&oleg_token, "/v1/templates", &created.position)
+            .await;
+        assert_eq!(in_list.body["items"], json!([]));
+        // An admin token has no agent, so no name: a 422 naming the variable.
+        let no_name = app
+            .post(
+                &app.admin,
+                &format!("/v1/templates/{id}/render"),
+                json!({"ticket_id": t}),
+            )
+            .await;
+        assert_eq!(no_name.status, 422);
+        assert_eq!(no_name.body["errors"][0]["field"], "agent_name");
     }
 );

@@ -1,8 +1,8 @@
 use serde_json::{Value, json};
 use tgcrm_store::tokens::Role;
 
-use crate::helpers::{Resp, TestApp};
 use crate::on_both;
+use crate::writing::{Resp, TestApp};
 
 async fn article(app: &TestApp, title: &str, body: &str, tags: &[&str], status: &str) -> Resp {
     let r = app

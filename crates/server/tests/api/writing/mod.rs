@@ -1,16 +1,18 @@
-//! The server on a fresh database, tokens, and typed request helpers.
+//! The writing tools' tests (canned responses, templates, knowledge base)
+//! over the suite's server: a thin layer on [`crate::helpers`] that keeps
+//! the write's `X-Event-Position` and `ETag` at hand.
 
-use std::net::TcpListener;
-use std::sync::Arc;
+mod canned;
+mod kb;
+mod templates;
+
 use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use tgcrm_domain::Clock;
-use tgcrm_projections::runner::RunnerConfig;
-use tgcrm_server::startup::Application;
-use tgcrm_store::Db;
 use tgcrm_store::tokens::Role;
+
+use crate::helpers::App;
 
 /// Run a test body against the real server on SQLite and on Postgres.
 #[macro_export]
@@ -21,23 +23,20 @@ macro_rules! on_both {
             use super::*;
             #[tokio::test]
             async fn sqlite() {
-                ($body)($crate::helpers::TestApp::spawn(false).await).await
+                ($body)($crate::writing::TestApp::spawn(false).await).await
             }
             #[tokio::test]
             async fn postgres() {
-                ($body)($crate::helpers::TestApp::spawn(true).await).await
+                ($body)($crate::writing::TestApp::spawn(true).await).await
             }
         }
     };
 }
 
 pub struct TestApp {
-    pub base: String,
-    pub db: Db,
+    pub app: App,
     /// An admin token of workspace `acme`.
     pub admin: String,
-    client: reqwest::Client,
-    _dir: tempfile::TempDir,
 }
 
 #[derive(Debug, Clone)]
@@ -48,68 +47,16 @@ pub struct Resp {
     pub etag: Option<String>,
 }
 
-async fn database(postgres: bool, dir: &tempfile::TempDir) -> Db {
-    let url = if postgres {
-        let admin_url = std::env::var("TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let admin = sqlx::PgPool::connect(&admin_url).await.unwrap_or_else(|e| {
-            panic!(
-                "these tests need Postgres ({e}); start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` \
-                 or set TEST_DATABASE_URL"
-            )
-        });
-        let name = format!("tgcrm_wr_{}", uuid::Uuid::now_v7().simple());
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&admin)
-            .await
-            .unwrap();
-        admin.close().await;
-        let (prefix, _) = admin_url.rsplit_once('/').unwrap();
-        format!("{prefix}/{name}")
-    } else {
-        format!("sqlite:{}", dir.path().join("crm.db").display())
-    };
-    let db = Db::connect(&url).await.unwrap();
-    db.migrate().await.unwrap();
-    db
-}
-
 impl TestApp {
     pub async fn spawn(postgres: bool) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let db = database(postgres, &dir).await;
-        let app = Application::build_with(
-            db.clone(),
-            TcpListener::bind("127.0.0.1:0").unwrap(),
-            Arc::new(tgcrm_store::SystemClock) as Arc<dyn Clock>,
-            tgcrm_api::ApiConfig::default(),
-            RunnerConfig {
-                batch_size: 500,
-                poll_interval: Duration::from_millis(50),
-            },
-        )
-        .await
-        .unwrap();
-        let base = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped());
-        let mut this = Self {
-            base,
-            db,
-            admin: String::new(),
-            client: reqwest::Client::new(),
-            _dir: dir,
-        };
-        this.admin = this.token("acme", Role::Admin, None).await;
-        this
+        let app = crate::helpers::spawn(postgres).await;
+        let admin = app.token("acme", Role::Admin).await;
+        Self { app, admin }
     }
 
     /// A token of `role` in `workspace`, bound to `agent` if given.
     pub async fn token(&self, workspace: &str, role: Role, agent: Option<&str>) -> String {
-        let (_, secret) =
-            tgcrm_store::tokens::create(&self.db, workspace, role, agent, None, chrono::Utc::now())
-                .await
-                .unwrap();
-        secret.expose().to_owned()
+        self.app.token_for(workspace, role, agent).await
     }
 
     pub async fn call(
@@ -120,39 +67,26 @@ impl TestApp {
         body: Option<Value>,
         if_match: Option<&str>,
     ) -> Resp {
-        let mut r = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(token);
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        if let Some(v) = if_match {
-            r = r.header("If-Match", v);
-        }
-        let res = r.send().await.unwrap();
-        let status = res.status().as_u16();
-        let header = |n: &str| {
-            res.headers()
-                .get(n)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let position = header("x-event-position");
-        let etag = header("etag");
-        if status >= 400 {
+        let headers: Vec<(&str, &str)> = if_match.map(|v| ("If-Match", v)).into_iter().collect();
+        let a = self
+            .app
+            .send(method, path, Some(token), body, &headers)
+            .await;
+        if a.status >= 400 {
             assert_eq!(
-                header("content-type").as_deref(),
-                Some("application/problem+json"),
+                a.content_type, "application/problem+json",
                 "errors are problem+json"
             );
         }
-        let body = res.json().await.unwrap_or(Value::Null);
         Resp {
-            status,
-            body,
-            position,
-            etag,
+            position: a.header("x-event-position"),
+            etag: a.header("etag"),
+            status: a.status,
+            body: if a.body.is_string() && a.body.as_str() == Some("") {
+                Value::Null
+            } else {
+                a.body
+            },
         }
     }
 

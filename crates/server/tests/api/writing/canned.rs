@@ -1,8 +1,8 @@
 use serde_json::json;
 use tgcrm_store::tokens::Role;
 
-use crate::helpers::{TestApp, error_fields};
 use crate::on_both;
+use crate::writing::{TestApp, error_fields};
 
 const REFUND: &str = "Hi {{customer_name}}, about {{ticket.subject}}: order {{fields.order_no}} \
 {{#if priority == \"urgent\"}}is refunded today{{else}}will be refunded this week{{/if}}.";

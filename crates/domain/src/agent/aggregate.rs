@@ -1,0 +1,73 @@
+//! The cqrs-es and store faces of the agent.
+
+use chrono::{DateTime, Utc};
+
+use super::{Agent, AgentCommand, AgentError, AgentEvent, EVENT_VERSION};
+
+impl cqrs_es::DomainEvent for AgentEvent {
+    fn event_type(&self) -> String {
+        self.type_name().to_owned()
+    }
+
+    fn event_version(&self) -> String {
+        EVENT_VERSION.to_owned()
+    }
+}
+
+impl cqrs_es::Aggregate for Agent {
+    const TYPE: &'static str = super::AGGREGATE_TYPE;
+    type Command = (AgentCommand, DateTime<Utc>);
+    type Event = AgentEvent;
+    type Error = AgentError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        (command, now): Self::Command,
+        _services: &Self::Services,
+        sink: &cqrs_es::event_sink::EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        for event in Agent::decide(self, command, now)? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        Agent::apply(self, event);
+    }
+}
+
+impl crate::decider::DomainFact for AgentEvent {
+    fn at(&self) -> DateTime<Utc> {
+        AgentEvent::at(self)
+    }
+}
+
+impl crate::decider::Refusal for AgentError {
+    fn is_not_found(&self) -> bool {
+        matches!(self, AgentError::NotFound)
+    }
+}
+
+impl crate::decider::Decider for Agent {
+    type Fact = AgentEvent;
+    type Cmd = AgentCommand;
+    type Refused = AgentError;
+
+    fn decide(
+        &self,
+        command: AgentCommand,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AgentEvent>, AgentError> {
+        Agent::decide(self, command, now)
+    }
+
+    fn evolve(&mut self, event: AgentEvent) {
+        Agent::apply(self, event);
+    }
+
+    fn workspace(&self) -> Option<&crate::ids::WorkspaceId> {
+        self.workspace_id.as_ref()
+    }
+}
