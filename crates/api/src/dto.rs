@@ -287,6 +287,9 @@ pub struct TicketView {
     pub closed_at: Option<DateTime<Utc>>,
     /// The ticket's version (its last event's sequence); send it back in `If-Match`.
     pub version: i64,
+    /// The SLA policy version applied and each target's due time and state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sla: Option<crate::dto_sla::TicketSlaView>,
 }
 
 impl TicketView {
@@ -334,6 +337,7 @@ impl TicketView {
             resolved_at: t.resolved_at,
             closed_at: t.closed_at,
             version,
+            sla: crate::dto_sla::TicketSlaView::of(t),
         }
     }
 }

@@ -54,6 +54,9 @@ pub enum ApiError {
     /// 404: no such resource in this workspace.
     #[error("{0}")]
     NotFound(String),
+    /// 405: the route exists, the method does not.
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// 409: the ticket's state does not allow this.
     #[error("{detail}")]
     Conflict { slug: &'static str, detail: String },
@@ -98,6 +101,7 @@ impl ApiError {
             Self::Unauthorized(_) => ("unauthorized", "Unauthorized"),
             Self::Forbidden(_) => ("forbidden", "Forbidden"),
             Self::NotFound(_) => ("not-found", "Not found"),
+            Self::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
             Self::Conflict { slug, .. } => (slug, "Conflict"),
             Self::PreconditionFailed { .. } => ("precondition-failed", "Precondition failed"),
             Self::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
@@ -135,6 +139,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

@@ -4,6 +4,8 @@
 
 pub mod auth;
 pub mod dto;
+pub mod dto_queues;
+pub mod dto_sla;
 pub mod dto_webhooks;
 pub mod dto_writing;
 pub mod error;

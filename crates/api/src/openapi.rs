@@ -37,9 +37,21 @@ impl Modify for BearerAuth {
         get_template_version, render_template, send_template,
         create_article, list_articles, get_article, update_article, delete_article, list_article_versions,
         get_article_version, article_links, search, ticket_suggestions, link_article, unlink_article, ticket_links, import,
+        crate::routes::sla::create_sla_policy, crate::routes::sla::list_sla_policies, crate::routes::sla::get_sla_policy,
+        crate::routes::sla::update_sla_policy, crate::routes::sla::delete_sla_policy, crate::routes::sla::list_breaches,
+        crate::routes::escalation::create_escalation_policy, crate::routes::escalation::list_escalation_policies,
+        crate::routes::escalation::get_escalation_policy, crate::routes::escalation::update_escalation_policy,
+        crate::routes::escalation::delete_escalation_policy,
+        crate::routes::service_metrics::first_response, crate::routes::service_metrics::resolution,
+        crate::routes::service_metrics::sla,
+        crate::routes::teams::create_team, crate::routes::teams::list_teams, crate::routes::teams::get_team,
+        crate::routes::teams::update_team,
+        crate::routes::queues::get_queue, crate::routes::queues::queue_stats, crate::routes::queues::pause_queue,
+        crate::routes::queues::resume_queue, crate::routes::queues::set_capacity, crate::routes::queues::set_strategy,
+        crate::routes::queues::reorder_queue,
     ),
     modifiers(&BearerAuth),
-    tags((name = "tickets"), (name = "messages"), (name = "events"), (name = "auth"), (name = "health"), (name = "audit"), (name = "agents"), (name = "customers"), (name = "webhooks"), (name = "canned responses"), (name = "templates"), (name = "knowledge base"))
+    tags((name = "tickets"), (name = "messages"), (name = "events"), (name = "auth"), (name = "health"), (name = "audit"), (name = "agents"), (name = "customers"), (name = "webhooks"), (name = "canned responses"), (name = "templates"), (name = "knowledge base"), (name = "sla"), (name = "metrics"), (name = "teams"), (name = "queues"))
 )]
 pub struct ApiDoc;
 

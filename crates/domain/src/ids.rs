@@ -88,6 +88,18 @@ uuid_id!(
     /// A knowledge base article.
     ArticleId, "kb_article"
 );
+uuid_id!(
+    /// A service-level (SLA) policy.
+    SlaPolicyId, "sla_policy"
+);
+uuid_id!(
+    /// An escalation policy.
+    EscalationPolicyId, "escalation_policy"
+);
+uuid_id!(
+    /// A rule of an escalation policy.
+    EscalationRuleId, "escalation_rule"
+);
 
 /// A tenant. Every resource belongs to exactly one workspace; names are slugs
 /// (lowercase letters, digits, `-`, `_`; 1–64 characters).

@@ -12,10 +12,13 @@ pub mod directory;
 pub mod kb;
 pub mod lock;
 pub mod projector;
+pub mod queue;
 pub mod rebuild;
 pub mod runner;
 pub mod schema;
 pub mod shadow;
+pub mod sla;
+pub mod teams;
 pub mod templates;
 pub mod ticket_list;
 pub mod writing_cursor;
@@ -32,8 +35,13 @@ pub fn all() -> Vec<Arc<dyn Projector>> {
         Arc::new(conversation::ConversationProjector),
         Arc::new(audit_chain::AuditChainProjector),
         Arc::new(agents::AgentsProjector),
+        Arc::new(teams::TeamsProjector),
+        Arc::new(queue::QueueProjector),
         Arc::new(canned::CannedProjector),
         Arc::new(templates::TemplatesProjector),
         Arc::new(kb::KnowledgeBaseProjector),
+        Arc::new(sla::policies::PoliciesProjector),
+        Arc::new(sla::deadlines::DeadlinesProjector),
+        Arc::new(sla::metrics::MetricsProjector),
     ]
 }

@@ -4,7 +4,9 @@
 //! checkpoint moves only after it has handled an event, so its handlers must
 //! be idempotent.
 
+pub mod assignment;
 pub mod reactor;
 pub mod runner;
+pub mod sla;
 
 pub use reactor::{ReactError, Reactor, StartAt};

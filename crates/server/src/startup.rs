@@ -5,7 +5,8 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::http::StatusCode;
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use tgcrm_api::{ApiConfig, AppState};
@@ -104,6 +105,34 @@ impl Application {
             runner_config,
             &stopped,
         )?);
+        tasks.extend(tgcrm_reactors::sla::start(
+            &store,
+            &consistency,
+            clock.clone(),
+            tgcrm_reactors::sla::SlaConfig::from_env()?,
+            tgcrm_reactors::runner::ReactorConfig {
+                poll_interval: runner_config.poll_interval,
+                ..Default::default()
+            },
+            Arc::new(tgcrm_reactors::assignment::TeamLeadsFromTeams::new(
+                store.clone(),
+            )),
+            &stopped,
+        ));
+        tasks.push(tokio::spawn(tgcrm_reactors::runner::run(
+            store.clone(),
+            Arc::new(tgcrm_reactors::assignment::AssignmentReactor::new(
+                store.clone(),
+                clock.clone(),
+                consistency.clone(),
+            )),
+            clock.clone(),
+            tgcrm_reactors::runner::ReactorConfig {
+                poll_interval: runner_config.poll_interval,
+                ..Default::default()
+            },
+            stopped.clone(),
+        )));
         let bot_context = match bot {
             Some(config) => {
                 let ctx = tgcrm_bot_adapter::adapter::BotContext::new(
@@ -132,6 +161,10 @@ impl Application {
         let body_limit = api_config.max_body_bytes;
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(
+                    ErrorHandlers::new()
+                        .handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed),
+                )
                 .wrap(from_fn(tgcrm_api::rate_limit::headers))
                 .wrap(from_fn(tgcrm_api::metrics::middleware))
                 .wrap(from_fn(tgcrm_api::request_meta::middleware))
@@ -211,6 +244,23 @@ async fn wait_for_signal() {
 #[cfg(not(unix))]
 async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// actix answers a known path with an unknown method by an empty 405; give it
+/// a problem+json body like every other refusal, keeping its `Allow` header.
+fn method_not_allowed<B>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    use actix_web::ResponseError;
+    let (req, old) = res.into_parts();
+    let detail = format!("{} is not allowed on {}", req.method(), req.path());
+    let mut new = tgcrm_api::ApiError::MethodNotAllowed(detail).error_response();
+    if let Some(allow) = old.headers().get(actix_web::http::header::ALLOW) {
+        new.headers_mut()
+            .insert(actix_web::http::header::ALLOW, allow.clone());
+    }
+    let res = actix_web::dev::ServiceResponse::new(req, new).map_into_right_body();
+    Ok(ErrorHandlerResponse::Response(res))
 }
 
 async fn not_found() -> actix_web::HttpResponse {

@@ -186,12 +186,27 @@ pub async fn execute_with<A: Decider>(
             }
             Err(AppendError::Conflict) => {
                 tracing::debug!(attempt, "version conflict; deciding again");
+                if attempt < MAX_ATTEMPTS {
+                    tokio::time::sleep(conflict_backoff(attempt)).await;
+                }
                 continue;
             }
             Err(AppendError::Database(e)) => return Err(CommandError::Append(e)),
         }
     }
     Err(CommandError::Contended)
+}
+
+/// How long to wait before deciding again after the `attempt`-th lost race:
+/// growing and jittered (1–2 ms, 2–4 ms, … up to 64–128 ms). Retrying at once,
+/// a process that lost to another process keeps losing while the other works
+/// through its queue of commands on the same aggregate (its next command is
+/// always a round trip ahead), and gives up after [`MAX_ATTEMPTS`].
+fn conflict_backoff(attempt: usize) -> std::time::Duration {
+    use rand::Rng;
+    let base: u64 = 1 << attempt.clamp(1, 7);
+    let ms = base / 2 + rand::thread_rng().gen_range(0..=base / 2);
+    std::time::Duration::from_millis(ms)
 }
 
 async fn append_with(

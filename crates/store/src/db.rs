@@ -12,7 +12,10 @@ use sqlx::sqlite::{
 };
 use sqlx::{Arguments, FromRow};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::leader::LockSession;
 
 pub use sqlx::Error as SqlError;
 
@@ -25,8 +28,9 @@ pub enum Backend {
 /// A connection pool to either database.
 #[derive(Debug, Clone)]
 pub enum Db {
-    Postgres(PgPool),
-    Sqlite(SqlitePool),
+    /// The pool, and the session on which this process holds leader locks.
+    Postgres(PgPool, Arc<LockSession>),
+    Sqlite(SqlitePool, Arc<LockSession>),
 }
 
 /// One bind parameter. Both drivers encode each variant natively.
@@ -123,8 +127,8 @@ macro_rules! query_methods {
     (($($recv:tt)+), $this:tt, $pg:ident => $pg_exec:expr, $lite:ident => $lite_exec:expr) => {
         pub async fn execute($($recv)+, sql: &str, args: Vec<Arg>) -> Result<u64, SqlError> {
             match $this {
-                Self::Postgres($pg) => Ok(sqlx::query_with(sql, pg_args(args)?).execute($pg_exec).await?.rows_affected()),
-                Self::Sqlite($lite) => Ok(sqlx::query_with(sql, sqlite_args(args)?)
+                Self::Postgres($pg, ..) => Ok(sqlx::query_with(sql, pg_args(args)?).execute($pg_exec).await?.rows_affected()),
+                Self::Sqlite($lite, ..) => Ok(sqlx::query_with(sql, sqlite_args(args)?)
                     .execute($lite_exec)
                     .await?
                     .rows_affected()),
@@ -133,15 +137,15 @@ macro_rules! query_methods {
 
         pub async fn fetch_all<T: AnyRow>($($recv)+, sql: &str, args: Vec<Arg>) -> Result<Vec<T>, SqlError> {
             match $this {
-                Self::Postgres($pg) => sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?).fetch_all($pg_exec).await,
-                Self::Sqlite($lite) => sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?).fetch_all($lite_exec).await,
+                Self::Postgres($pg, ..) => sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?).fetch_all($pg_exec).await,
+                Self::Sqlite($lite, ..) => sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?).fetch_all($lite_exec).await,
             }
         }
 
         pub async fn fetch_optional<T: AnyRow>($($recv)+, sql: &str, args: Vec<Arg>) -> Result<Option<T>, SqlError> {
             match $this {
-                Self::Postgres($pg) => sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?).fetch_optional($pg_exec).await,
-                Self::Sqlite($lite) => {
+                Self::Postgres($pg, ..) => sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?).fetch_optional($pg_exec).await,
+                Self::Sqlite($lite, ..) => {
                     sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?).fetch_optional($lite_exec).await
                 }
             }
@@ -149,8 +153,8 @@ macro_rules! query_methods {
 
         pub async fn fetch_one<T: AnyRow>($($recv)+, sql: &str, args: Vec<Arg>) -> Result<T, SqlError> {
             match $this {
-                Self::Postgres($pg) => sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?).fetch_one($pg_exec).await,
-                Self::Sqlite($lite) => sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?).fetch_one($lite_exec).await,
+                Self::Postgres($pg, ..) => sqlx::query_as_with::<_, T, _>(sql, pg_args(args)?).fetch_one($pg_exec).await,
+                Self::Sqlite($lite, ..) => sqlx::query_as_with::<_, T, _>(sql, sqlite_args(args)?).fetch_one($lite_exec).await,
             }
         }
     };
@@ -170,12 +174,16 @@ impl Db {
     /// Connect to `postgres://…` or `sqlite:…` (a path; created if missing).
     pub async fn connect(url: &str) -> Result<Self, SqlError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            // Requests, projectors and reactors share the pool (leader locks
+            // live on one connection of their own, see `leader`); connections
+            // a burst opened are closed again when idle.
             let pool = PgPoolOptions::new()
-                .max_connections(16)
+                .max_connections(32)
+                .idle_timeout(Duration::from_secs(30))
                 .acquire_timeout(Duration::from_secs(3))
                 .connect(url)
                 .await?;
-            Ok(Self::Postgres(pool))
+            Ok(Self::from_pg(pool))
         } else {
             let opts = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -190,21 +198,38 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(30))
                 .connect_with(opts)
                 .await?;
-            Ok(Self::Sqlite(pool))
+            Ok(Self::from_sqlite(pool))
+        }
+    }
+
+    /// A `Db` over a Postgres pool made elsewhere (tests, tools).
+    pub fn from_pg(pool: PgPool) -> Self {
+        Self::Postgres(pool, Arc::default())
+    }
+
+    /// A `Db` over a SQLite pool made elsewhere (tests, tools).
+    pub fn from_sqlite(pool: SqlitePool) -> Self {
+        Self::Sqlite(pool, Arc::default())
+    }
+
+    /// The session holding this process's leader locks (see [`crate::leader`]).
+    pub fn lock_session(&self) -> Arc<LockSession> {
+        match self {
+            Self::Postgres(_, s) | Self::Sqlite(_, s) => s.clone(),
         }
     }
 
     pub fn backend(&self) -> Backend {
         match self {
-            Self::Postgres(_) => Backend::Postgres,
-            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_, _) => Backend::Postgres,
+            Self::Sqlite(_, _) => Backend::Sqlite,
         }
     }
 
     pub fn pg(&self) -> Option<&PgPool> {
         match self {
-            Self::Postgres(p) => Some(p),
-            Self::Sqlite(_) => None,
+            Self::Postgres(p, _) => Some(p),
+            Self::Sqlite(_, _) => None,
         }
     }
 
@@ -212,23 +237,23 @@ impl Db {
 
     pub async fn begin(&self) -> Result<Tx, SqlError> {
         match self {
-            Self::Postgres(p) => Ok(Tx::Postgres(p.begin().await?)),
-            Self::Sqlite(p) => Ok(Tx::Sqlite(p.begin().await?)),
+            Self::Postgres(p, _) => Ok(Tx::Postgres(p.begin().await?)),
+            Self::Sqlite(p, _) => Ok(Tx::Sqlite(p.begin().await?)),
         }
     }
 
     /// Apply the migrations of this backend.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self {
-            Self::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await,
-            Self::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await,
+            Self::Postgres(p, _) => sqlx::migrate!("migrations/postgres").run(p).await,
+            Self::Sqlite(p, _) => sqlx::migrate!("migrations/sqlite").run(p).await,
         }
     }
 
     pub async fn close(&self) {
         match self {
-            Self::Postgres(p) => p.close().await,
-            Self::Sqlite(p) => p.close().await,
+            Self::Postgres(p, _) => p.close().await,
+            Self::Sqlite(p, _) => p.close().await,
         }
     }
 }

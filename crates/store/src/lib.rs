@@ -14,6 +14,7 @@ pub mod export;
 pub mod fulltext;
 pub mod health;
 pub mod kb;
+pub mod leader;
 pub mod load;
 pub mod named;
 pub mod notify;

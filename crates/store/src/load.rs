@@ -61,7 +61,7 @@ async fn stored_events_after<A: Decider>(
 ) -> Result<Vec<SerializedEvent>, PersistenceError> {
     let after = usize::try_from(after).unwrap_or(0);
     match db {
-        Db::Postgres(pool) => {
+        Db::Postgres(pool, _) => {
             let repo = PostgresEventRepository::new(pool.clone());
             if after == 0 {
                 repo.get_events::<A>(aggregate_id).await
@@ -69,7 +69,7 @@ async fn stored_events_after<A: Decider>(
                 repo.get_last_events::<A>(aggregate_id, after).await
             }
         }
-        Db::Sqlite(pool) => {
+        Db::Sqlite(pool, _) => {
             let repo = SqliteEventRepository::new(pool.clone());
             if after == 0 {
                 repo.get_events::<A>(aggregate_id).await

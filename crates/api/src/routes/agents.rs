@@ -31,7 +31,8 @@ pub struct RegisterAgent {
     pub teams: Vec<String>,
     #[serde(default)]
     pub skills: Vec<String>,
-    /// Most active tickets at once (1–1000, default 5).
+    /// Most active tickets at once (1–1000). Absent: the queue's default
+    /// capacity applies (5 when no queue sets one).
     pub max_concurrent: Option<u32>,
 }
 
@@ -46,7 +47,10 @@ pub struct UpdateAgent {
     pub telegram_username: Option<String>,
     pub teams: Option<Vec<String>>,
     pub skills: Option<Vec<String>>,
-    pub max_concurrent: Option<u32>,
+    /// `null` returns to the queue's default capacity.
+    #[serde(default, with = "serde_with_none")]
+    #[schema(value_type = Option<u32>)]
+    pub max_concurrent: Option<Option<u32>>,
 }
 
 /// Distinguishes an absent field from an explicit `null`.
@@ -77,15 +81,18 @@ pub struct AgentView {
     pub telegram_username: Option<String>,
     pub teams: Vec<String>,
     pub skills: Vec<String>,
-    pub max_concurrent: u32,
+    /// Their own capacity; `null`: the queue's default applies.
+    pub max_concurrent: Option<u32>,
     pub availability: String,
+    /// Active tickets assigned to them now (from the queue read model).
+    pub load: i64,
     pub active: bool,
     pub registered_at: Option<DateTime<Utc>>,
     pub version: i64,
 }
 
 impl AgentView {
-    fn of(a: &Agent, version: i64) -> Self {
+    fn of(a: &Agent, version: i64, load: i64) -> Self {
         let p = a.profile.as_ref();
         Self {
             id: a.id.map(|i| i.to_string()).unwrap_or_default(),
@@ -99,8 +106,9 @@ impl AgentView {
             skills: p
                 .map(|p| p.skills.iter().map(|s| s.as_str().to_owned()).collect())
                 .unwrap_or_default(),
-            max_concurrent: p.map(|p| p.max_concurrent).unwrap_or_default(),
+            max_concurrent: p.and_then(|p| p.max_concurrent),
             availability: a.availability.as_str().to_owned(),
+            load,
             active: a.active,
             registered_at: a.registered_at,
             version,
@@ -111,8 +119,29 @@ impl AgentView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AgentPage {
     #[schema(value_type = Vec<Object>)]
-    pub items: Vec<tgcrm_projections::agents::AgentRow>,
+    pub items: Vec<AgentListItem>,
     pub next_cursor: Option<String>,
+}
+
+/// A row of the agents directory with the agent's current load.
+#[derive(Debug, Serialize)]
+pub struct AgentListItem {
+    #[serde(flatten)]
+    pub agent: tgcrm_projections::agents::AgentRow,
+    /// Active tickets assigned to them now.
+    pub load: i64,
+}
+
+/// An agent's current load (active tickets assigned), from the queue read model.
+async fn load_of(state: &AppState, auth: &Auth, id: &AgentId) -> Result<i64> {
+    let id = id.to_string();
+    Ok(
+        tgcrm_projections::queue::agent_loads(state.store.db(), auth.workspace.as_str())
+            .await?
+            .into_iter()
+            .find(|l| l.agent_id == id)
+            .map_or(0, |l| l.load),
+    )
 }
 
 fn parse_teams(raw: &[String], p: &mut Problems) -> BTreeSet<TeamId> {
@@ -133,13 +162,13 @@ fn parse_skills(raw: &[String], p: &mut Problems) -> BTreeSet<Tag> {
         .collect()
 }
 
-fn parse_capacity(raw: Option<u32>, p: &mut Problems) -> u32 {
+fn parse_capacity(raw: Option<u32>, p: &mut Problems) -> Option<u32> {
     match raw {
-        None => 5,
-        Some(n) if (1..=Profile::MAX_CONCURRENT).contains(&n) => n,
+        None => None,
+        Some(n) if (1..=Profile::MAX_CONCURRENT).contains(&n) => Some(n),
         Some(_) => {
             p.push("max_concurrent", "must be between 1 and 1000");
-            5
+            None
         }
     }
 }
@@ -189,11 +218,20 @@ async fn run(
     .map_err(map_err)
 }
 
-fn answer(status: StatusCode, o: &CommandOutcome<Agent>) -> HttpResponse {
+async fn answer(
+    state: &AppState,
+    auth: &Auth,
+    status: StatusCode,
+    o: &CommandOutcome<Agent>,
+) -> Result<HttpResponse> {
+    let load = match o.state.id {
+        Some(id) => load_of(state, auth, &id).await?,
+        None => 0,
+    };
     let mut res = HttpResponse::build(status);
     res.insert_header(etag(o.version));
     with_position(&mut res, o.position);
-    res.json(AgentView::of(&o.state, o.version))
+    Ok(res.json(AgentView::of(&o.state, o.version, load)))
 }
 
 async fn telegram_taken(
@@ -285,14 +323,17 @@ pub async fn register(
         },
     )
     .await?;
-    Ok(answer(
+    answer(
+        &state,
+        &auth,
         if o.events.is_empty() {
             StatusCode::OK
         } else {
             StatusCode::CREATED
         },
         &o,
-    ))
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -328,12 +369,25 @@ pub async fn list(
         limit + 1,
     )
     .await?;
+    let loads: std::collections::HashMap<String, i64> =
+        tgcrm_projections::queue::agent_loads(state.store.db(), auth.workspace.as_str())
+            .await?
+            .into_iter()
+            .map(|l| (l.agent_id, l.load))
+            .collect();
     let next = if items.len() as i64 > limit {
         items.truncate(usize::try_from(limit).unwrap_or(0));
         items.last().map(|a| a.agent_id.clone())
     } else {
         None
     };
+    let items = items
+        .into_iter()
+        .map(|agent| AgentListItem {
+            load: loads.get(&agent.agent_id).copied().unwrap_or(0),
+            agent,
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(AgentPage {
         items,
         next_cursor: next,
@@ -355,9 +409,10 @@ pub async fn get(
     if loaded.state.workspace_id.as_ref() != Some(&auth.workspace) {
         return Err(ApiError::NotFound("agent not found".into()));
     }
+    let load = load_of(&state, &auth, &id).await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(loaded.version))
-        .json(AgentView::of(&loaded.state, loaded.version)))
+        .json(AgentView::of(&loaded.state, loaded.version, load)))
 }
 
 /// Change an agent's profile (only the fields given).
@@ -404,8 +459,10 @@ pub async fn update(
     if let Some(s) = &body.skills {
         next.skills = parse_skills(s, &mut p);
     }
-    if body.max_concurrent.is_some() {
-        next.max_concurrent = parse_capacity(body.max_concurrent, &mut p);
+    match body.max_concurrent {
+        Some(Some(n)) => next.max_concurrent = parse_capacity(Some(n), &mut p),
+        Some(None) => next.max_concurrent = None,
+        None => {}
     }
     p.finish()?;
     telegram_taken(&state, &auth, next.telegram_user_id, Some(&id)).await?;
@@ -417,7 +474,7 @@ pub async fn update(
         AgentCommand::ChangeProfile(next),
     )
     .await?;
-    Ok(answer(StatusCode::OK, &o))
+    answer(&state, &auth, StatusCode::OK, &o).await
 }
 
 /// Set availability: online, away or offline. An agent may set their own.
@@ -441,7 +498,7 @@ pub async fn availability(
         .parse()
         .map_err(|e: ValueError| ApiError::field("availability", e.reason))?;
     let o = run(&state, &auth, &id, None, AgentCommand::SetAvailability(to)).await?;
-    Ok(answer(StatusCode::OK, &o))
+    answer(&state, &auth, StatusCode::OK, &o).await
 }
 
 /// Deactivate an agent (they go offline and are no longer recognised in Telegram).
@@ -456,7 +513,7 @@ pub async fn deactivate(
     auth.require(&[Role::Admin])?;
     let id = agent_id(&path)?;
     let o = run(&state, &auth, &id, None, AgentCommand::Deactivate).await?;
-    Ok(answer(StatusCode::OK, &o))
+    answer(&state, &auth, StatusCode::OK, &o).await
 }
 
 /// Reactivate a deactivated agent.
@@ -471,7 +528,7 @@ pub async fn reactivate(
     auth.require(&[Role::Admin])?;
     let id = agent_id(&path)?;
     let o = run(&state, &auth, &id, None, AgentCommand::Reactivate).await?;
-    Ok(answer(StatusCode::OK, &o))
+    answer(&state, &auth, StatusCode::OK, &o).await
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

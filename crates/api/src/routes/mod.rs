@@ -4,6 +4,7 @@ pub mod agents;
 mod audit;
 mod canned;
 mod customers;
+pub mod escalation;
 mod event_stream;
 mod events;
 mod export;
@@ -12,6 +13,10 @@ mod intake;
 mod kb;
 mod me;
 mod messages;
+pub mod queues;
+pub mod service_metrics;
+pub mod sla;
+pub mod teams;
 mod templates;
 mod ticket_commands;
 mod tickets;
@@ -72,8 +77,11 @@ pub const EVENT_POSITION: &str = "x-event-position";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     agents::configure(cfg);
+    teams::configure(cfg);
+    queues::configure(cfg);
     webhooks::configure(cfg);
     writing::configure(cfg);
+    sla::configure(cfg);
     cfg.service(web::resource("/healthz").get(health::healthz))
         .service(web::resource("/readyz").get(health::readyz))
         .service(web::resource("/openapi.json").get(crate::openapi::serve))
@@ -257,6 +265,10 @@ fn command_kind(c: &TicketCommand) -> &'static str {
         TicketCommand::ChangeTags(_) => "change_tags",
         TicketCommand::SetFields(_) => "set_fields",
         TicketCommand::Archive => "archive",
+        TicketCommand::ApplySla(_) => "apply_sla",
+        TicketCommand::RecordSla(_) => "record_sla",
+        TicketCommand::Escalate(_) => "escalate",
+        TicketCommand::AutoAssign(_) => "auto_assign",
     }
 }
 

@@ -147,6 +147,13 @@ pub async fn assign(
     }
     let note = note(body.note.as_deref(), "note", &mut p);
     p.finish()?;
+    // The ticket first (404 across workspaces), then who it goes to.
+    let id = super::ticket_id(&path)?;
+    let ticket = tgcrm_store::load::load_ticket(state.store.db(), &id).await?;
+    if ticket.state.workspace_id.as_ref() != Some(&auth.workspace) {
+        return Err(crate::ApiError::NotFound("ticket not found".into()));
+    }
+    check_assignees(&state, &auth, agent.as_ref(), team.as_ref()).await?;
     command(
         &state,
         &auth,
@@ -155,6 +162,34 @@ pub async fn assign(
         TicketCommand::Assign(Assign { agent, team, note }),
     )
     .await
+}
+
+/// The agent and the team a ticket is assigned to exist in the workspace,
+/// and the agent is active: a ticket handed to nobody would count toward no
+/// one's load and wait in no queue.
+async fn check_assignees(
+    state: &AppState,
+    auth: &Auth,
+    agent: Option<&AgentId>,
+    team: Option<&TeamId>,
+) -> Result<()> {
+    let mut p = Problems::default();
+    if let Some(a) = agent {
+        let loaded =
+            tgcrm_store::load::load::<tgcrm_domain::agent::Agent>(state.store.db(), &a.to_string())
+                .await?;
+        if loaded.state.workspace_id.as_ref() != Some(&auth.workspace) {
+            p.push("agent_id", "no such agent in this workspace");
+        } else if !loaded.state.active {
+            p.push("agent_id", "the agent is deactivated");
+        }
+    }
+    if let Some(t) = team
+        && super::teams::load_team(state, auth, t).await?.is_none()
+    {
+        p.push("team_id", "no such team in this workspace");
+    }
+    p.finish()
 }
 
 /// Release the ticket's agent; it stays with its team.

@@ -313,6 +313,59 @@ impl Reactor for OutboundReactor {
                 )
                 .await?;
             }
+            TicketEvent::SlaWarning { metric, due_at, .. } => {
+                let text = format!(
+                    "⏳ SLA warning: {} is due at {}",
+                    metric.as_str().replace('_', " "),
+                    due_at.format("%Y-%m-%d %H:%M:%S UTC")
+                );
+                topics::post(
+                    ctx,
+                    stored,
+                    "topic:sla",
+                    &stored.aggregate_id,
+                    &ticket,
+                    &text,
+                )
+                .await?;
+            }
+            TicketEvent::SlaBreached { metric, due_at, .. } => {
+                let text = format!(
+                    "🚨 SLA breached: {} was due at {}",
+                    metric.as_str().replace('_', " "),
+                    due_at.format("%Y-%m-%d %H:%M:%S UTC")
+                );
+                topics::post(
+                    ctx,
+                    stored,
+                    "topic:sla",
+                    &stored.aggregate_id,
+                    &ticket,
+                    &text,
+                )
+                .await?;
+            }
+            TicketEvent::TicketEscalated {
+                rule_name,
+                tier,
+                actions,
+                ..
+            } => {
+                let done: Vec<&str> = actions.iter().map(|a| a.kind()).collect();
+                let text = format!(
+                    "⬆️ Escalated (tier {tier}): {rule_name}\nActions: {}",
+                    done.join(", ")
+                );
+                topics::post(
+                    ctx,
+                    stored,
+                    "topic:escalation",
+                    &stored.aggregate_id,
+                    &ticket,
+                    &text,
+                )
+                .await?;
+            }
             _ => {}
         }
         Ok(())

@@ -92,8 +92,10 @@ pub struct Profile {
     pub teams: BTreeSet<TeamId>,
     #[serde(default)]
     pub skills: BTreeSet<Tag>,
-    /// Most active tickets the agent is given at once (1–1000).
-    pub max_concurrent: u32,
+    /// Most active tickets the agent is given at once (1–1000); `None`: the
+    /// queue's default capacity applies (see `routing::effective_capacity`).
+    #[serde(default)]
+    pub max_concurrent: Option<u32>,
 }
 
 impl Profile {

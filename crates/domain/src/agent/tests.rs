@@ -13,7 +13,7 @@ fn profile(name: &str) -> Profile {
         telegram_username: Some(TelegramUsername::parse("maria_support").unwrap()),
         teams: Default::default(),
         skills: Default::default(),
-        max_concurrent: 5,
+        max_concurrent: Some(5),
     }
 }
 

@@ -27,6 +27,59 @@ pub enum TicketCommand {
     ChangeTags(ChangeTags),
     SetFields(SetFields),
     Archive,
+    /// Record the SLA policy version that covers the ticket (system:sla).
+    ApplySla(ApplySla),
+    /// Record a warning or a breach of a metric whose moment has come (system:sla).
+    RecordSla(RecordSla),
+    /// Fire an escalation rule if it holds and has not fired yet (system:escalation).
+    Escalate(Escalate),
+    /// Hand a waiting ticket to the agent the routing chose (system:assignment).
+    /// Changes nothing unless the ticket is still active, unassigned and in
+    /// the queue the decision took it from.
+    AutoAssign(AutoAssign),
+}
+
+/// An automatic assignment and the decision behind it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AutoAssign {
+    pub agent: AgentId,
+    pub decision: crate::routing::AssignmentDecision,
+}
+
+/// The policy version chosen for the ticket, with what the ticket must record of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApplySla {
+    pub policy_id: crate::ids::SlaPolicyId,
+    pub policy_version: i64,
+    pub policy_name: String,
+    pub calendar: crate::sla::Calendar,
+    pub warning_percent: u8,
+    pub targets: crate::sla::SlaTargets,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaMoment {
+    Warning,
+    Breach,
+}
+
+/// Record `moment` of `metric` if it has come (decided against the ticket's
+/// own clocks: a stale request records nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordSla {
+    pub metric: crate::sla::Metric,
+    pub moment: SlaMoment,
+}
+
+/// Fire `rule` (tier `tier` of the policy) if all its conditions hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Escalate {
+    pub policy_id: crate::ids::EscalationPolicyId,
+    pub policy_version: i64,
+    pub tier: u32,
+    pub rule: crate::escalation::EscalationRule,
+    /// The lead of each team an `assign_team_lead` action names, where known.
+    pub team_leads: std::collections::BTreeMap<TeamId, AgentId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -98,7 +98,33 @@ pub fn decide(
         }
         TicketCommand::ChangeTags(c) => change_tags(ticket, c, now),
         TicketCommand::SetFields(c) => set_fields(ticket, c, now),
+        TicketCommand::ApplySla(a) => super::service_level::apply_sla(ticket, a, now),
+        TicketCommand::RecordSla(r) => super::service_level::record_sla(ticket, r, now),
+        TicketCommand::Escalate(e) => super::service_level::escalate(ticket, e, now),
+        TicketCommand::AutoAssign(a) => Ok(auto_assign(ticket, a, now)),
     }
+}
+
+/// Only a ticket still waiting where the decision found it is handed out:
+/// anything else means another writer got there first.
+fn auto_assign(
+    ticket: &Ticket,
+    a: super::commands::AutoAssign,
+    now: DateTime<Utc>,
+) -> Vec<TicketEvent> {
+    if ticket.assignee.is_some() || !ticket.status.is_active() || ticket.team != a.decision.team_id
+    {
+        return vec![];
+    }
+    vec![TicketEvent::Assigned {
+        agent_id: Some(a.agent),
+        team_id: ticket.team,
+        previous_agent_id: None,
+        previous_team_id: ticket.team,
+        note: None,
+        at: now,
+        decision: Some(a.decision),
+    }]
 }
 
 fn message_added(m: AddMessage, template: Option<TemplateRef>, now: DateTime<Utc>) -> TicketEvent {
@@ -178,6 +204,7 @@ fn assign(ticket: &Ticket, a: Assign, now: DateTime<Utc>) -> Result<Vec<TicketEv
         previous_team_id: ticket.team,
         note: a.note.map(|n| n.as_str().to_owned()),
         at: now,
+        decision: None,
     }])
 }
 

@@ -143,6 +143,10 @@ pub enum TicketEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<String>,
         at: DateTime<Utc>,
+        /// Why the agent was chosen, when the assignment was automatic
+        /// (`system:assignment`): the strategy and every candidate considered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        decision: Option<crate::routing::AssignmentDecision>,
     },
     #[serde(rename = "TicketUnassigned")]
     Unassigned {
@@ -166,6 +170,61 @@ pub enum TicketEvent {
     },
     #[serde(rename = "TicketArchived")]
     Archived { at: DateTime<Utc> },
+    /// The SLA policy version the ticket is measured against from now on,
+    /// with the targets for its priority and the calendar they count in.
+    #[serde(rename = "SlaPolicyApplied")]
+    SlaPolicyApplied {
+        policy_id: crate::ids::SlaPolicyId,
+        policy_version: i64,
+        #[serde(default)]
+        policy_name: String,
+        priority: Priority,
+        targets: crate::sla::SlaTargets,
+        calendar: crate::sla::Calendar,
+        #[serde(default)]
+        warning_percent: u8,
+        at: DateTime<Utc>,
+    },
+    /// A metric's warning threshold passed (once per metric and cycle).
+    #[serde(rename = "SlaWarning")]
+    SlaWarning {
+        metric: crate::sla::Metric,
+        cycle: u32,
+        policy_id: crate::ids::SlaPolicyId,
+        policy_version: i64,
+        target_seconds: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        warn_at: Option<DateTime<Utc>>,
+        due_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    /// A metric's target passed unmet (once per metric and cycle).
+    #[serde(rename = "SlaBreached")]
+    SlaBreached {
+        metric: crate::sla::Metric,
+        cycle: u32,
+        policy_id: crate::ids::SlaPolicyId,
+        policy_version: i64,
+        target_seconds: i64,
+        due_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    /// An escalation rule fired (once per rule and ticket); the events of its
+    /// actions follow in the same decision.
+    #[serde(rename = "TicketEscalated")]
+    TicketEscalated {
+        policy_id: crate::ids::EscalationPolicyId,
+        policy_version: i64,
+        rule_id: crate::ids::EscalationRuleId,
+        #[serde(default)]
+        rule_name: String,
+        tier: u32,
+        #[serde(default)]
+        conditions: Vec<crate::escalation::Condition>,
+        #[serde(default)]
+        actions: Vec<crate::escalation::Action>,
+        at: DateTime<Utc>,
+    },
 }
 
 impl TicketEvent {
@@ -182,6 +241,10 @@ impl TicketEvent {
             Self::TagsChanged { .. } => "TagsChanged",
             Self::FieldsChanged { .. } => "FieldsChanged",
             Self::Archived { .. } => "TicketArchived",
+            Self::SlaPolicyApplied { .. } => "SlaPolicyApplied",
+            Self::SlaWarning { .. } => "SlaWarning",
+            Self::SlaBreached { .. } => "SlaBreached",
+            Self::TicketEscalated { .. } => "TicketEscalated",
         }
     }
 
@@ -197,7 +260,11 @@ impl TicketEvent {
             | Self::Unassigned { at, .. }
             | Self::TagsChanged { at, .. }
             | Self::FieldsChanged { at, .. }
-            | Self::Archived { at } => *at,
+            | Self::Archived { at }
+            | Self::SlaPolicyApplied { at, .. }
+            | Self::SlaWarning { at, .. }
+            | Self::SlaBreached { at, .. }
+            | Self::TicketEscalated { at, .. } => *at,
         }
     }
 }

@@ -6,15 +6,19 @@ mod commands;
 mod decide;
 mod errors;
 mod events;
+mod service_level;
 mod state;
 mod workflow;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_auto_assign;
 
 pub use commands::{
-    AddMessage, Assign, ChangePriority, ChangeStatus, ChangeTags, EditMessage, OpenTicket,
-    SendTemplate, SetFields, TicketCommand,
+    AddMessage, ApplySla, Assign, AutoAssign, ChangePriority, ChangeStatus, ChangeTags,
+    EditMessage, Escalate, OpenTicket, RecordSla, SendTemplate, SetFields, SlaMoment,
+    TicketCommand,
 };
 pub use decide::decide;
 pub use errors::TicketError;

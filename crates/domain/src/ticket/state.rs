@@ -42,6 +42,9 @@ pub struct Ticket {
     /// idempotent repeats and edits are recognised within this window, which
     /// keeps the state (and its snapshot) the same size however long the ticket.
     pub recent_messages: VecDeque<MessageRef>,
+    /// Service-level clocks, the applied SLA policy and fired escalations.
+    #[serde(default)]
+    pub sla: crate::sla::TicketSla,
 }
 
 impl Ticket {
@@ -67,6 +70,7 @@ impl Ticket {
 
     pub fn apply(&mut self, event: TicketEvent) {
         self.updated_at = Some(event.at());
+        self.sla.apply(&event);
         match event {
             TicketEvent::Opened {
                 ticket_id,
@@ -136,6 +140,10 @@ impl Ticket {
                 }
             }
             TicketEvent::Archived { .. } => self.archived = true,
+            TicketEvent::SlaPolicyApplied { .. }
+            | TicketEvent::SlaWarning { .. }
+            | TicketEvent::SlaBreached { .. }
+            | TicketEvent::TicketEscalated { .. } => {}
         }
     }
 }

@@ -229,6 +229,7 @@ fn assigned_at(
         previous_team_id: previous.1,
         note: None,
         at,
+        decision: None,
     }
 }
 
@@ -1003,6 +1004,7 @@ fn an_assignment_keeps_its_transfer_note() {
             previous_team_id: None,
             note: Some("Billing question".to_owned()),
             at: now(),
+            decision: None,
         }]);
 }
 

@@ -23,7 +23,7 @@ const SCHEMA: &[&str] = &[
         telegram_username TEXT,
         teams             {json} NOT NULL,
         skills            {json} NOT NULL,
-        max_concurrent    {int} NOT NULL,
+        max_concurrent    {int},
         availability      TEXT NOT NULL,
         active            {bool} NOT NULL,
         created_at        {ts} NOT NULL,
@@ -41,7 +41,7 @@ struct ProfileColumns {
     telegram_username: Option<String>,
     teams: serde_json::Value,
     skills: serde_json::Value,
-    max_concurrent: i64,
+    max_concurrent: Option<i64>,
 }
 
 fn columns(p: &Profile) -> anyhow::Result<ProfileColumns> {
@@ -51,7 +51,7 @@ fn columns(p: &Profile) -> anyhow::Result<ProfileColumns> {
         telegram_username: p.telegram_username.as_ref().map(|u| u.as_str().to_owned()),
         teams: serde_json::to_value(&p.teams)?,
         skills: serde_json::to_value(&p.skills)?,
-        max_concurrent: i64::from(p.max_concurrent),
+        max_concurrent: p.max_concurrent.map(i64::from),
     })
 }
 
@@ -62,7 +62,8 @@ impl Projector for AgentsProjector {
     }
 
     fn version(&self) -> i64 {
-        1
+        // 2: max_concurrent may be null (the queue's default applies).
+        2
     }
 
     fn tables(&self) -> &'static [&'static str] {
@@ -161,7 +162,7 @@ pub struct AgentRow {
     pub telegram_username: Option<String>,
     pub teams: serde_json::Value,
     pub skills: serde_json::Value,
-    pub max_concurrent: i64,
+    pub max_concurrent: Option<i64>,
     pub availability: String,
     pub active: bool,
     pub created_at: DateTime<Utc>,

@@ -228,7 +228,11 @@ impl Projector for TicketListProjector {
                 tx.execute(&sql, args![id, seq, serde_json::to_value(tags)?, at])
                     .await?;
             }
-            TicketEvent::FieldsChanged { at, .. } => {
+            TicketEvent::FieldsChanged { at, .. }
+            | TicketEvent::SlaPolicyApplied { at, .. }
+            | TicketEvent::SlaWarning { at, .. }
+            | TicketEvent::SlaBreached { at, .. }
+            | TicketEvent::TicketEscalated { at, .. } => {
                 let sql = format!("UPDATE rm_tickets SET updated_at = $3, version = $2 {guard}");
                 tx.execute(&sql, args![id, seq, at]).await?;
             }

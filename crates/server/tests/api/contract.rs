@@ -8,7 +8,6 @@ use crate::both;
 use crate::helpers::App;
 
 const AGENT: &str = "0190a5a4-0000-7000-8000-0000000000a1";
-const TEAM: &str = "0190a5a4-0000-7000-8000-0000000000b1";
 
 both!(
     health_readiness_and_the_openapi_document_are_served,
@@ -271,6 +270,22 @@ both!(
     priority_assignment_tags_and_fields_change_the_ticket,
     |app: App| async move {
         let agent = app.token("acme", Role::Agent).await;
+        // Tickets are assigned only to agents and teams that exist.
+        let admin = app.token("acme", Role::Admin).await;
+        let assignee = app
+            .post("/v1/agents", &admin, json!({"name": "Ann"}))
+            .await
+            .body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let team = app
+            .post("/v1/teams", &admin, json!({"name": "Billing"}))
+            .await
+            .body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let t = app.open_ticket(&agent, "Changes").await;
         let p = app
             .post(
@@ -284,11 +299,11 @@ both!(
             .post(
                 &format!("/v1/tickets/{t}/assignment"),
                 &agent,
-                json!({"agent_id": AGENT, "team_id": TEAM, "note": "yours"}),
+                json!({"agent_id": assignee, "team_id": team, "note": "yours"}),
             )
             .await;
-        assert_eq!(a.body["assignee_agent_id"], AGENT);
-        assert_eq!(a.body["team_id"], TEAM);
+        assert_eq!(a.body["assignee_agent_id"], assignee.as_str());
+        assert_eq!(a.body["team_id"], team.as_str());
         let u = app
             .send(
                 Method::DELETE,
@@ -300,7 +315,7 @@ both!(
             .await;
         assert_eq!(u.status, 200);
         assert!(u.body["assignee_agent_id"].is_null());
-        assert_eq!(u.body["team_id"], TEAM);
+        assert_eq!(u.body["team_id"], team.as_str());
         let tags = app
             .post(
                 &format!("/v1/tickets/{t}/tags"),

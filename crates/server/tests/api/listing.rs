@@ -6,9 +6,6 @@ use tgcrm_store::tokens::Role;
 use crate::both;
 use crate::helpers::App;
 
-const AGENT: &str = "0190a5a4-0000-7000-8000-0000000000a1";
-const TEAM: &str = "0190a5a4-0000-7000-8000-0000000000b1";
-
 fn ids(v: &Value) -> Vec<String> {
     v["items"]
         .as_array()
@@ -22,6 +19,22 @@ both!(
     list_filters_and_cursor_pages_return_every_ticket_exactly_once,
     |app: App| async move {
         let agent = app.token("acme", Role::Agent).await;
+        // Tickets are assigned only to agents and teams that exist.
+        let admin = app.token("acme", Role::Admin).await;
+        let assignee = app
+            .post("/v1/agents", &admin, json!({"name": "Ann"}))
+            .await
+            .body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let team = app
+            .post("/v1/teams", &admin, json!({"name": "Billing"}))
+            .await
+            .body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let mut all = Vec::new();
         for i in 0..7 {
             let t = app
@@ -39,7 +52,7 @@ both!(
         app.post(
             &format!("/v1/tickets/{}/assignment", all[0]),
             &agent,
-            json!({"agent_id": AGENT, "team_id": TEAM}),
+            json!({"agent_id": assignee, "team_id": team}),
         )
         .await;
         let last = app
@@ -62,13 +75,13 @@ both!(
         let high = app.get("/v1/tickets?priority=high", &agent).await;
         assert_eq!(ids(&high.body).len(), 4);
         let mine = app
-            .get(&format!("/v1/tickets?assignee={AGENT}"), &agent)
+            .get(&format!("/v1/tickets?assignee={assignee}"), &agent)
             .await;
         assert_eq!(ids(&mine.body), vec![all[0].clone()]);
         let unassigned = app.get("/v1/tickets?assignee=none", &agent).await;
         assert_eq!(ids(&unassigned.body).len(), 6);
-        let team = app.get(&format!("/v1/tickets?team={TEAM}"), &agent).await;
-        assert_eq!(ids(&team.body), vec![all[0].clone()]);
+        let by_team = app.get(&format!("/v1/tickets?team={team}"), &agent).await;
+        assert_eq!(ids(&by_team.body), vec![all[0].clone()]);
         let tagged = app.get("/v1/tickets?tag=billing", &agent).await;
         assert_eq!(ids(&tagged.body).len(), 3);
         let window = app

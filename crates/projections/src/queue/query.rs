@@ -1,0 +1,276 @@
+//! Reading the queues. Queue order: tickets placed by hand first (in their
+//! manual order), then by priority, then SLA due time (tickets with one
+//! first), then longest waiting, then ticket id. Pages are keyset-paged on
+//! that whole sort key.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use tgcrm_store::{Arg, Db, SqlError, args};
+
+use super::queue_key;
+use crate::cursor::BadCursor;
+
+/// Stands for "no manual place" in sort keys: after every real rank.
+const NO_RANK: i64 = i64::MAX / 2;
+
+/// Stands for "no SLA due time" in sort keys: after every real one.
+fn no_due() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// Which queue: a team's, or the whole workspace (`all`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueueRef {
+    All,
+    Team(String),
+}
+
+impl QueueRef {
+    fn key(&self, workspace: &str) -> String {
+        match self {
+            Self::All => queue_key(workspace, None),
+            Self::Team(t) => queue_key(workspace, Some(t)),
+        }
+    }
+}
+
+/// The sort key of the last item of a page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueCursor {
+    rank: i64,
+    priority: i64,
+    due: DateTime<Utc>,
+    waiting: DateTime<Utc>,
+    ticket: String,
+}
+
+impl QueueCursor {
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    pub fn decode(raw: &str) -> Result<Self, BadCursor> {
+        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| BadCursor)?;
+        let c: Self = serde_json::from_slice(&bytes).map_err(|_| BadCursor)?;
+        if c.ticket.is_empty() || c.ticket.len() > 100 {
+            return Err(BadCursor);
+        }
+        Ok(c)
+    }
+}
+
+/// A waiting ticket, in queue order.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct QueueItem {
+    pub ticket_id: String,
+    pub subject: Option<String>,
+    pub team_id: Option<String>,
+    pub priority: String,
+    pub status: String,
+    /// Skills the ticket needs (its `skill:<name>` tags).
+    pub needs: serde_json::Value,
+    pub opened_at: DateTime<Utc>,
+    pub waiting_since: DateTime<Utc>,
+    pub sla_due_at: Option<DateTime<Utc>>,
+    /// Its place in the manual order (0 = first), if an admin placed it.
+    pub manual_rank: Option<i64>,
+    #[serde(skip)]
+    k_rank: i64,
+    #[serde(skip)]
+    k_due: DateTime<Utc>,
+    #[serde(skip)]
+    priority_rank: i64,
+}
+
+impl QueueItem {
+    /// The cursor that continues after this item.
+    pub fn cursor(&self) -> QueueCursor {
+        QueueCursor {
+            rank: self.k_rank,
+            priority: self.priority_rank,
+            due: self.k_due,
+            waiting: self.waiting_since,
+            ticket: self.ticket_id.clone(),
+        }
+    }
+}
+
+const ORDER: &str = "COALESCE(o.rank, $2), q.priority_rank, COALESCE(q.sla_due_at, $3), q.waiting_since, q.ticket_id";
+
+/// One page of a queue, after `after`.
+pub async fn list(
+    db: &Db,
+    workspace: &str,
+    queue: &QueueRef,
+    after: Option<&QueueCursor>,
+    limit: i64,
+) -> Result<Vec<QueueItem>, SqlError> {
+    let mut args: Vec<Arg> = args![workspace, NO_RANK, no_due(), queue.key(workspace), true];
+    let mut sql = String::from(
+        "SELECT q.ticket_id, t.subject, q.team_id, q.priority, q.status, q.needs, q.opened_at, q.waiting_since, \
+         q.sla_due_at, o.rank AS manual_rank, COALESCE(o.rank, $2) AS k_rank, \
+         COALESCE(q.sla_due_at, $3) AS k_due, q.priority_rank \
+         FROM rm_queue q \
+         LEFT JOIN rm_queue_order o ON o.queue_key = $4 AND o.ticket_id = q.ticket_id \
+         LEFT JOIN rm_tickets t ON t.ticket_id = q.ticket_id \
+         WHERE q.workspace_id = $1 AND q.active = $5 AND q.assignee_agent_id IS NULL",
+    );
+    if let QueueRef::Team(team) = queue {
+        args.push(team.clone().into());
+        sql.push_str(&format!(" AND q.team_id = ${}", args.len()));
+    }
+    if let Some(c) = after {
+        let n = args.len();
+        args.extend(args![
+            c.rank,
+            c.priority,
+            c.due,
+            c.waiting,
+            c.ticket.clone()
+        ]);
+        sql.push_str(&format!(
+            " AND ({ORDER}) > (${}, ${}, ${}, ${}, ${})",
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4,
+            n + 5
+        ));
+    }
+    args.push(limit.into());
+    sql.push_str(&format!(" ORDER BY {ORDER} LIMIT ${}", args.len()));
+    db.fetch_all(&sql, args).await
+}
+
+/// Every ticket id of a queue, in queue order (what a reorder decides against).
+pub async fn queued_ids(
+    db: &Db,
+    workspace: &str,
+    queue: &QueueRef,
+) -> Result<Vec<String>, SqlError> {
+    let mut out = Vec::new();
+    let mut after: Option<QueueCursor> = None;
+    loop {
+        let page = list(db, workspace, queue, after.as_ref(), 1000).await?;
+        let done = page.len() < 1000;
+        after = page.last().map(QueueItem::cursor);
+        out.extend(page.into_iter().map(|i| i.ticket_id));
+        if done {
+            return Ok(out);
+        }
+    }
+}
+
+/// A ticket waiting for an agent, as distribution sees it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WaitingTicket {
+    pub ticket_id: String,
+    pub team_id: Option<String>,
+    pub needs: serde_json::Value,
+    pub released_by: Option<String>,
+    pub priority_rank: i64,
+    pub k_due: DateTime<Utc>,
+    pub waiting_since: DateTime<Utc>,
+}
+
+impl WaitingTicket {
+    /// The needed skills as strings.
+    pub fn needs(&self) -> Vec<String> {
+        match &self.needs {
+            serde_json::Value::String(s) => serde_json::from_str(s).unwrap_or_default(),
+            v => serde_json::from_value(v.clone()).unwrap_or_default(),
+        }
+    }
+}
+
+/// Every waiting ticket of the workspace, each queue's in its own queue
+/// order (a team's tickets by the team's manual order, tickets of no team by
+/// the workspace queue's), grouped by team.
+pub async fn waiting(db: &Db, workspace: &str) -> Result<Vec<WaitingTicket>, SqlError> {
+    db.fetch_all(
+        &format!(
+            "SELECT q.ticket_id, q.team_id, q.needs, q.released_by, q.priority_rank, \
+             COALESCE(q.sla_due_at, $3) AS k_due, q.waiting_since \
+             FROM rm_queue q \
+             LEFT JOIN rm_queue_order o ON o.queue_key = COALESCE(q.team_id, $4) AND o.ticket_id = q.ticket_id \
+             WHERE q.workspace_id = $1 AND q.active = $5 AND q.assignee_agent_id IS NULL \
+             ORDER BY q.team_id, {ORDER}"
+        ),
+        args![
+            workspace,
+            NO_RANK,
+            no_due(),
+            queue_key(workspace, None),
+            true
+        ],
+    )
+    .await
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AgentLoad {
+    pub agent_id: String,
+    /// Active tickets assigned to them, by anyone.
+    pub load: i64,
+}
+
+/// The load of every agent of the workspace who has any.
+pub async fn agent_loads(db: &Db, workspace: &str) -> Result<Vec<AgentLoad>, SqlError> {
+    db.fetch_all(
+        "SELECT assignee_agent_id AS agent_id, COUNT(*) AS load FROM rm_queue \
+         WHERE workspace_id = $1 AND active = $2 AND assignee_agent_id IS NOT NULL \
+         GROUP BY assignee_agent_id",
+        args![workspace, true],
+    )
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct LastRow {
+    agent_id: String,
+    last_assigned: i64,
+}
+
+/// When each agent of the workspace was last given a ticket (a log position).
+pub async fn last_assigned(db: &Db, workspace: &str) -> Result<Vec<(String, i64)>, SqlError> {
+    let rows: Vec<LastRow> = db
+        .fetch_all(
+            "SELECT agent_id, last_assigned FROM rm_queue_agents WHERE workspace_id = $1",
+            args![workspace],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.agent_id, r.last_assigned))
+        .collect())
+}
+
+/// Depth and age of a queue, per priority.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct QueueStats {
+    pub priority: String,
+    pub count: i64,
+    pub oldest_waiting_since: Option<DateTime<Utc>>,
+}
+
+/// Per-priority counts and oldest wait of the tickets waiting in `queue`.
+pub async fn stats(
+    db: &Db,
+    workspace: &str,
+    queue: &QueueRef,
+) -> Result<Vec<QueueStats>, SqlError> {
+    let mut args: Vec<Arg> = args![workspace, true];
+    let mut sql = "SELECT q.priority, COUNT(*) AS count, MIN(q.waiting_since) AS oldest_waiting_since \
+                   FROM rm_queue q WHERE q.workspace_id = $1 AND q.active = $2 AND q.assignee_agent_id IS NULL"
+        .to_owned();
+    if let QueueRef::Team(team) = queue {
+        args.push(team.clone().into());
+        sql.push_str(" AND q.team_id = $3");
+    }
+    sql.push_str(" GROUP BY q.priority");
+    db.fetch_all(&sql, args).await
+}

@@ -1,0 +1,594 @@
+//! SLA deadlines: per ticket and metric, the due time, warning time and state
+//! under the applied policy version, and when the monitor must look next
+//! (`next_check_at`), so the monitor reads only rows that are due instead of
+//! scanning tickets or the log. Also what escalation rules select on: open
+//! tickets with their age, waiting customer and segment, and the rules that
+//! already fired.
+//!
+//! The clocks are folded with the domain's own [`TicketSla`], so a row shows
+//! exactly what the ticket aggregate decides on.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tgcrm_domain::sla::policy::SEGMENT_FIELD;
+use tgcrm_domain::sla::{Deadline, DeadlineState, TicketSla};
+use tgcrm_domain::ticket::TicketEvent;
+use tgcrm_store::{Arg, Backend, Db, SqlError, StoredEvent, Tx, args};
+
+use crate::projector::Projector;
+use crate::schema::ddl;
+
+pub const NAME: &str = "sla_deadlines";
+
+pub struct DeadlinesProjector;
+
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS rm_sla_tickets (
+        ticket_id            TEXT PRIMARY KEY,
+        workspace_id         TEXT NOT NULL,
+        state                {json} NOT NULL,
+        status               TEXT NOT NULL,
+        priority             TEXT NOT NULL,
+        team_id              TEXT,
+        agent_id             TEXT,
+        segment              TEXT,
+        active               {bool} NOT NULL,
+        opened_at            {ts} NOT NULL,
+        opened_event_id      TEXT NOT NULL,
+        awaiting_reply_since {ts},
+        awaiting_event_id    TEXT,
+        last_event_id        TEXT NOT NULL,
+        version              {int} NOT NULL
+    )",
+    "CREATE INDEX IF NOT EXISTS rm_sla_tickets_by_age ON rm_sla_tickets (workspace_id, active, opened_at)",
+    "CREATE INDEX IF NOT EXISTS rm_sla_tickets_by_wait ON rm_sla_tickets (workspace_id, active, awaiting_reply_since)",
+    "CREATE TABLE IF NOT EXISTS rm_sla_deadlines (
+        ticket_id       TEXT NOT NULL,
+        metric          TEXT NOT NULL,
+        workspace_id    TEXT NOT NULL,
+        cycle           {int} NOT NULL,
+        policy_id       TEXT NOT NULL,
+        policy_version  {int} NOT NULL,
+        target_seconds  {int} NOT NULL,
+        started_at      {ts} NOT NULL,
+        warn_at         {ts},
+        due_at          {ts},
+        met_at          {ts},
+        state           TEXT NOT NULL,
+        warned          {bool} NOT NULL,
+        breached        {bool} NOT NULL,
+        next_check_at   {ts},
+        next_moment     TEXT,
+        source_event_id TEXT NOT NULL,
+        team_id         TEXT,
+        agent_id        TEXT,
+        priority        TEXT NOT NULL,
+        updated_at      {ts} NOT NULL,
+        PRIMARY KEY (ticket_id, metric)
+    )",
+    "CREATE INDEX IF NOT EXISTS rm_sla_deadlines_due ON rm_sla_deadlines (next_check_at)",
+    "CREATE INDEX IF NOT EXISTS rm_sla_deadlines_by_state ON rm_sla_deadlines (workspace_id, state, due_at, ticket_id)",
+    "CREATE TABLE IF NOT EXISTS rm_sla_escalations (
+        ticket_id    TEXT NOT NULL,
+        policy_id    TEXT NOT NULL,
+        rule_id      TEXT NOT NULL,
+        workspace_id TEXT NOT NULL,
+        tier         {int} NOT NULL,
+        event_id     TEXT NOT NULL,
+        escalated_at {ts} NOT NULL,
+        PRIMARY KEY (ticket_id, policy_id, rule_id)
+    )",
+];
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct TicketRow {
+    state: serde_json::Value,
+    status: String,
+    priority: String,
+    team_id: Option<String>,
+    agent_id: Option<String>,
+    segment: Option<String>,
+    opened_at: DateTime<Utc>,
+    opened_event_id: String,
+    awaiting_event_id: Option<String>,
+    version: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct OldDeadline {
+    metric: String,
+    cycle: i64,
+    policy_version: i64,
+    warn_at: Option<DateTime<Utc>>,
+    due_at: Option<DateTime<Utc>>,
+    source_event_id: String,
+}
+
+fn segment_of(fields: &tgcrm_domain::values::Fields) -> Option<String> {
+    let key = tgcrm_domain::values::FieldKey::parse(SEGMENT_FIELD).ok()?;
+    match fields.get(&key)? {
+        serde_json::Value::String(s) => Some(s.trim().to_owned()),
+        serde_json::Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+/// When the monitor must look at a deadline next, and for what.
+pub fn next_check(d: &Deadline) -> (Option<DateTime<Utc>>, Option<&'static str>) {
+    match d.state {
+        DeadlineState::Ok => match d.warn_at {
+            Some(w) if !d.warned && d.due_at.is_some_and(|due| w < due) => {
+                (Some(w), Some("warning"))
+            }
+            _ => (d.due_at, d.due_at.map(|_| "breach")),
+        },
+        DeadlineState::Warning => (d.due_at, d.due_at.map(|_| "breach")),
+        _ => (None, None),
+    }
+}
+
+#[async_trait]
+impl Projector for DeadlinesProjector {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn version(&self) -> i64 {
+        1
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["rm_sla_tickets", "rm_sla_deadlines", "rm_sla_escalations"]
+    }
+
+    fn schema(&self, backend: Backend) -> Vec<String> {
+        SCHEMA.iter().map(|s| ddl(backend, s)).collect()
+    }
+
+    async fn apply(&self, tx: &mut Tx, stored: &StoredEvent) -> anyhow::Result<()> {
+        let Some(event) = stored.ticket_event() else {
+            return Ok(());
+        };
+        let event = event?;
+        let id = stored.aggregate_id.as_str();
+        let seq = stored.sequence;
+        let row: Option<TicketRow> = tx
+            .fetch_optional(
+                "SELECT state, status, priority, team_id, agent_id, segment, opened_at, opened_event_id, \
+                 awaiting_event_id, version FROM rm_sla_tickets WHERE ticket_id = $1",
+                args![id],
+            )
+            .await?;
+        let mut row = match (row, &event) {
+            (Some(r), _) if r.version >= seq => return Ok(()),
+            (Some(r), _) => r,
+            (None, TicketEvent::Opened { at, .. }) => TicketRow {
+                state: serde_json::Value::Null,
+                status: "open".into(),
+                priority: "normal".into(),
+                team_id: None,
+                agent_id: None,
+                segment: None,
+                opened_at: *at,
+                opened_event_id: stored.event_id.clone(),
+                awaiting_event_id: None,
+                version: 0,
+            },
+            // Events of a ticket whose opening this projection never saw.
+            (None, _) => return Ok(()),
+        };
+        let mut sla: TicketSla = if row.state.is_null() {
+            TicketSla::default()
+        } else {
+            serde_json::from_value(row.state.clone())?
+        };
+        let waiting_before = sla.awaiting_reply_since;
+        sla.apply(&event);
+        if sla.awaiting_reply_since.is_some() && waiting_before.is_none() {
+            row.awaiting_event_id = Some(stored.event_id.clone());
+        } else if sla.awaiting_reply_since.is_none() {
+            row.awaiting_event_id = None;
+        }
+        match &event {
+            TicketEvent::Opened {
+                priority, fields, ..
+            } => {
+                row.priority = priority.as_str().to_owned();
+                row.segment = segment_of(fields);
+            }
+            TicketEvent::PriorityChanged { to, .. } => row.priority = to.as_str().to_owned(),
+            TicketEvent::Assigned {
+                agent_id, team_id, ..
+            } => {
+                row.agent_id = agent_id.map(|a| a.to_string());
+                row.team_id = team_id.map(|t| t.to_string());
+            }
+            TicketEvent::Unassigned { .. } => row.agent_id = None,
+            TicketEvent::StatusChanged { to, .. } => row.status = to.as_str().to_owned(),
+            TicketEvent::FieldsChanged { set, removed, .. } => {
+                if let Some(s) = segment_of(set) {
+                    row.segment = Some(s);
+                } else if removed.iter().any(|k| k.as_str() == SEGMENT_FIELD) {
+                    row.segment = None;
+                }
+            }
+            TicketEvent::TicketEscalated {
+                policy_id,
+                rule_id,
+                tier,
+                at,
+                ..
+            } => {
+                tx.execute(
+                    "INSERT INTO rm_sla_escalations (ticket_id, policy_id, rule_id, workspace_id, tier, event_id, \
+                     escalated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                    args![
+                        id,
+                        policy_id.to_string(),
+                        rule_id.to_string(),
+                        stored.workspace_id.as_str(),
+                        i64::from(*tier),
+                        stored.event_id.as_str(),
+                        *at
+                    ],
+                )
+                .await?;
+            }
+            _ => {}
+        }
+        let active = matches!(
+            row.status.as_str(),
+            "open" | "in_progress" | "waiting_on_customer"
+        ) && !matches!(event, TicketEvent::Archived { .. });
+        tx.execute(
+            "INSERT INTO rm_sla_tickets (ticket_id, workspace_id, state, status, priority, team_id, agent_id, segment, \
+             active, opened_at, opened_event_id, awaiting_reply_since, awaiting_event_id, last_event_id, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             ON CONFLICT (ticket_id) DO UPDATE SET state = excluded.state, status = excluded.status, \
+             priority = excluded.priority, team_id = excluded.team_id, agent_id = excluded.agent_id, \
+             segment = excluded.segment, active = excluded.active, awaiting_reply_since = excluded.awaiting_reply_since, \
+             awaiting_event_id = excluded.awaiting_event_id, last_event_id = excluded.last_event_id, \
+             version = excluded.version",
+            args![
+                id,
+                stored.workspace_id.as_str(),
+                serde_json::to_value(&sla)?,
+                row.status.as_str(),
+                row.priority.as_str(),
+                row.team_id.clone(),
+                row.agent_id.clone(),
+                row.segment.clone(),
+                active,
+                row.opened_at,
+                row.opened_event_id.as_str(),
+                sla.awaiting_reply_since,
+                row.awaiting_event_id.clone(),
+                stored.event_id.as_str(),
+                seq
+            ],
+        )
+        .await?;
+        write_deadlines(tx, stored, &sla, &row).await
+    }
+}
+
+async fn write_deadlines(
+    tx: &mut Tx,
+    stored: &StoredEvent,
+    sla: &TicketSla,
+    row: &TicketRow,
+) -> anyhow::Result<()> {
+    let id = stored.aggregate_id.as_str();
+    let old: Vec<OldDeadline> = tx
+        .fetch_all(
+            "SELECT metric, cycle, policy_version, warn_at, due_at, source_event_id FROM rm_sla_deadlines \
+             WHERE ticket_id = $1",
+            args![id],
+        )
+        .await?;
+    let deadlines = sla.deadlines();
+    for o in &old {
+        if !deadlines.iter().any(|d| d.metric.as_str() == o.metric) {
+            tx.execute(
+                "DELETE FROM rm_sla_deadlines WHERE ticket_id = $1 AND metric = $2",
+                args![id, o.metric.as_str()],
+            )
+            .await?;
+        }
+    }
+    let Some(applied) = &sla.applied else {
+        return Ok(());
+    };
+    for d in deadlines {
+        let previous = old.iter().find(|o| o.metric == d.metric.as_str());
+        // The event a deadline stems from: the one that last moved it.
+        let source = match previous {
+            Some(o)
+                if o.cycle == i64::from(d.cycle)
+                    && o.policy_version == applied.policy_version
+                    && o.due_at == d.due_at
+                    && o.warn_at == d.warn_at =>
+            {
+                o.source_event_id.clone()
+            }
+            _ => stored.event_id.clone(),
+        };
+        let (next_check_at, next_moment) = next_check(&d);
+        tx.execute(
+            "INSERT INTO rm_sla_deadlines (ticket_id, metric, workspace_id, cycle, policy_id, policy_version, \
+             target_seconds, started_at, warn_at, due_at, met_at, state, warned, breached, next_check_at, next_moment, \
+             source_event_id, team_id, agent_id, priority, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
+             ON CONFLICT (ticket_id, metric) DO UPDATE SET cycle = excluded.cycle, policy_id = excluded.policy_id, \
+             policy_version = excluded.policy_version, target_seconds = excluded.target_seconds, \
+             started_at = excluded.started_at, warn_at = excluded.warn_at, due_at = excluded.due_at, \
+             met_at = excluded.met_at, state = excluded.state, warned = excluded.warned, breached = excluded.breached, \
+             next_check_at = excluded.next_check_at, next_moment = excluded.next_moment, \
+             source_event_id = excluded.source_event_id, team_id = excluded.team_id, agent_id = excluded.agent_id, \
+             priority = excluded.priority, updated_at = excluded.updated_at",
+            args![
+                id,
+                d.metric.as_str(),
+                stored.workspace_id.as_str(),
+                i64::from(d.cycle),
+                applied.policy_id.to_string(),
+                applied.policy_version,
+                d.target_seconds,
+                d.started_at,
+                d.warn_at,
+                d.due_at,
+                d.met_at,
+                d.state.as_str(),
+                d.warned,
+                d.breached,
+                next_check_at,
+                next_moment,
+                source,
+                row.team_id.clone(),
+                row.agent_id.clone(),
+                row.priority.as_str(),
+                stored.occurred_at
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A deadline row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeadlineRow {
+    pub ticket_id: String,
+    pub metric: String,
+    pub workspace_id: String,
+    pub cycle: i64,
+    pub policy_id: String,
+    pub policy_version: i64,
+    pub target_seconds: i64,
+    pub started_at: DateTime<Utc>,
+    pub warn_at: Option<DateTime<Utc>>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub met_at: Option<DateTime<Utc>>,
+    pub state: String,
+    pub warned: bool,
+    pub breached: bool,
+    pub next_check_at: Option<DateTime<Utc>>,
+    pub next_moment: Option<String>,
+    pub source_event_id: String,
+    pub team_id: Option<String>,
+    pub agent_id: Option<String>,
+    pub priority: String,
+}
+
+const DEADLINE_COLUMNS: &str = "ticket_id, metric, workspace_id, cycle, policy_id, policy_version, target_seconds, \
+     started_at, warn_at, due_at, met_at, state, warned, breached, next_check_at, next_moment, source_event_id, \
+     team_id, agent_id, priority";
+
+/// Deadlines whose next moment (warning or breach) has come by `now`, oldest first.
+pub async fn due(db: &Db, now: DateTime<Utc>, limit: i64) -> Result<Vec<DeadlineRow>, SqlError> {
+    db.fetch_all(
+        &format!(
+            "SELECT {DEADLINE_COLUMNS} FROM rm_sla_deadlines WHERE next_check_at <= $1 \
+             ORDER BY next_check_at LIMIT $2"
+        ),
+        args![now, limit],
+    )
+    .await
+}
+
+/// The earliest moment any deadline needs a look, if any.
+pub async fn next_moment(db: &Db) -> Result<Option<DateTime<Utc>>, SqlError> {
+    #[derive(sqlx::FromRow)]
+    struct Next {
+        next_check_at: Option<DateTime<Utc>>,
+    }
+    let row: Option<Next> = db
+        .fetch_optional(
+            "SELECT next_check_at FROM rm_sla_deadlines WHERE next_check_at IS NOT NULL \
+             ORDER BY next_check_at LIMIT 1",
+            vec![],
+        )
+        .await?;
+    Ok(row.and_then(|r| r.next_check_at))
+}
+
+/// Filters of `GET /v1/sla/breaches`.
+#[derive(Debug, Clone, Default)]
+pub struct BreachFilter {
+    pub workspace_id: String,
+    /// `breached`, `warning`, or both when empty.
+    pub states: Vec<String>,
+    pub team: Option<String>,
+    pub agent: Option<String>,
+    pub metric: Option<String>,
+    pub limit: i64,
+    /// Continue after this (due_at, "ticket_id|metric").
+    pub after: Option<(DateTime<Utc>, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BreachPage {
+    pub items: Vec<DeadlineRow>,
+    pub next_cursor: Option<String>,
+}
+
+/// Breached and at-risk deadlines, soonest (most overdue) first.
+pub async fn breaches(db: &Db, f: &BreachFilter) -> Result<BreachPage, SqlError> {
+    let mut args: Vec<Arg> = vec![f.workspace_id.clone().into()];
+    let mut sql =
+        format!("SELECT {DEADLINE_COLUMNS} FROM rm_sla_deadlines WHERE workspace_id = $1");
+    let states = if f.states.is_empty() {
+        vec!["breached".to_owned(), "warning".to_owned()]
+    } else {
+        f.states.clone()
+    };
+    let mut marks = Vec::new();
+    for s in states {
+        args.push(s.into());
+        marks.push(format!("${}", args.len()));
+    }
+    sql.push_str(&format!(" AND state IN ({})", marks.join(", ")));
+    for (col, v) in [
+        ("team_id", &f.team),
+        ("agent_id", &f.agent),
+        ("metric", &f.metric),
+    ] {
+        if let Some(v) = v {
+            args.push(v.clone().into());
+            sql.push_str(&format!(" AND {col} = ${}", args.len()));
+        }
+    }
+    if let Some((at, key)) = &f.after {
+        let (ticket, metric) = key.split_once('|').unwrap_or((key.as_str(), ""));
+        args.push((*at).into());
+        args.push(ticket.to_owned().into());
+        args.push(metric.to_owned().into());
+        let (a, b, c) = (args.len() - 2, args.len() - 1, args.len());
+        sql.push_str(&format!(
+            " AND (due_at > ${a} OR (due_at = ${a} AND (ticket_id > ${b} OR (ticket_id = ${b} AND metric > ${c}))))"
+        ));
+    }
+    args.push((f.limit + 1).into());
+    sql.push_str(&format!(
+        " ORDER BY due_at, ticket_id, metric LIMIT ${}",
+        args.len()
+    ));
+    let mut items: Vec<DeadlineRow> = db.fetch_all(&sql, args).await?;
+    let next_cursor = if items.len() as i64 > f.limit {
+        items.truncate(usize::try_from(f.limit).unwrap_or(0));
+        items.last().and_then(|r| {
+            r.due_at.map(|due| {
+                crate::cursor::encode_time_id(due, &format!("{}|{}", r.ticket_id, r.metric))
+            })
+        })
+    } else {
+        None
+    };
+    Ok(BreachPage { items, next_cursor })
+}
+
+/// Candidates for an escalation rule: what the SQL can pre-select; the ticket
+/// aggregate decides for real.
+#[derive(Debug, Clone, Default)]
+pub struct EscalationQuery {
+    pub workspace_id: String,
+    pub policy_id: String,
+    pub rule_id: String,
+    pub opened_before: Option<DateTime<Utc>>,
+    pub waiting_since_before: Option<DateTime<Utc>>,
+    pub priorities: Vec<String>,
+    pub segments: Vec<String>,
+    /// Some deadline (of this metric, or any when `Some(None)`) in one of these states.
+    pub deadline_states: Vec<&'static str>,
+    pub deadline_metric: Option<String>,
+    pub limit: i64,
+}
+
+/// An escalation candidate and the events that may have triggered it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Candidate {
+    pub ticket_id: String,
+    pub opened_event_id: String,
+    pub awaiting_event_id: Option<String>,
+    pub last_event_id: String,
+}
+
+/// Active tickets the rule may fire on and has not fired on yet.
+pub async fn escalation_candidates(
+    db: &Db,
+    q: &EscalationQuery,
+) -> Result<Vec<Candidate>, SqlError> {
+    let mut args: Vec<Arg> = vec![
+        q.workspace_id.clone().into(),
+        true.into(),
+        q.policy_id.clone().into(),
+        q.rule_id.clone().into(),
+    ];
+    let mut sql = String::from(
+        "SELECT t.ticket_id, t.opened_event_id, t.awaiting_event_id, t.last_event_id FROM rm_sla_tickets t \
+         WHERE t.workspace_id = $1 AND t.active = $2 AND NOT EXISTS (SELECT 1 FROM rm_sla_escalations e \
+         WHERE e.ticket_id = t.ticket_id AND e.policy_id = $3 AND e.rule_id = $4)",
+    );
+    if let Some(b) = q.opened_before {
+        args.push(b.into());
+        sql.push_str(&format!(" AND t.opened_at <= ${}", args.len()));
+    }
+    if let Some(b) = q.waiting_since_before {
+        args.push(b.into());
+        sql.push_str(&format!(
+            " AND t.awaiting_reply_since <= ${} AND t.status <> 'waiting_on_customer'",
+            args.len()
+        ));
+    }
+    for (col, values) in [("t.priority", &q.priorities), ("t.segment", &q.segments)] {
+        if values.is_empty() {
+            continue;
+        }
+        let mut marks = Vec::new();
+        for v in values {
+            args.push(v.clone().into());
+            marks.push(format!("${}", args.len()));
+        }
+        sql.push_str(&format!(" AND {col} IN ({})", marks.join(", ")));
+    }
+    if !q.deadline_states.is_empty() {
+        let mut marks = Vec::new();
+        for s in &q.deadline_states {
+            args.push((*s).into());
+            marks.push(format!("${}", args.len()));
+        }
+        let mut inner = format!(
+            "SELECT 1 FROM rm_sla_deadlines d WHERE d.ticket_id = t.ticket_id AND d.state IN ({})",
+            marks.join(", ")
+        );
+        if let Some(m) = &q.deadline_metric {
+            args.push(m.clone().into());
+            inner.push_str(&format!(" AND d.metric = ${}", args.len()));
+        }
+        sql.push_str(&format!(" AND EXISTS ({inner})"));
+    }
+    args.push(q.limit.into());
+    sql.push_str(&format!(" ORDER BY t.opened_at LIMIT ${}", args.len()));
+    db.fetch_all(&sql, args).await
+}
+
+/// The event that recorded the newest warning or breach of a ticket's
+/// deadlines, for causation.
+pub async fn deadline_event(
+    db: &Db,
+    ticket_id: &str,
+    event_type: &str,
+) -> Result<Option<String>, SqlError> {
+    #[derive(sqlx::FromRow)]
+    struct Id {
+        event_id: String,
+    }
+    let row: Option<Id> = db
+        .fetch_optional(
+            "SELECT event_id FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 AND event_type = $3 \
+             ORDER BY sequence DESC LIMIT 1",
+            args![tgcrm_domain::ticket::AGGREGATE_TYPE, ticket_id, event_type],
+        )
+        .await?;
+    Ok(row.map(|r| r.event_id))
+}
