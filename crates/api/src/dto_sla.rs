@@ -957,6 +957,8 @@ pub struct MetricReportView {
     pub metric: String,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
+    /// The instant the report is as of (`as_of`), when one was asked for.
+    pub as_of: Option<DateTime<Utc>>,
     pub group_by: Option<String>,
     pub groups: Vec<MetricGroupView>,
 }
@@ -976,6 +978,8 @@ pub struct SlaGroupView {
 pub struct SlaReportView {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
+    /// The instant the report is as of (`as_of`), when one was asked for.
+    pub as_of: Option<DateTime<Utc>>,
     pub group_by: Option<String>,
     pub metric: Option<String>,
     pub groups: Vec<SlaGroupView>,

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod rate_limit;
 pub mod request_meta;
+pub mod request_timeout;
 pub mod routes;
 pub mod state;
 

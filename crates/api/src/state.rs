@@ -11,6 +11,8 @@ use tgcrm_store::EventStore;
 pub struct ApiConfig {
     /// How long a query with `consistent_with` may wait for projections.
     pub consistency_timeout: Duration,
+    /// How long a request may take to answer (its response head).
+    pub request_timeout: Duration,
     /// Largest accepted JSON body, in bytes.
     pub max_body_bytes: usize,
     /// The environment this deployment's tokens belong to (`crm_live_…` / `crm_test_…`).
@@ -26,6 +28,7 @@ impl Default for ApiConfig {
     fn default() -> Self {
         Self {
             consistency_timeout: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(30),
             max_body_bytes: 256 * 1024,
             token_env: tgcrm_store::tokens::TokenEnv::default(),
             rate_limits: crate::rate_limit::RateLimitConfig::default(),

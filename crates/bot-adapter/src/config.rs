@@ -130,6 +130,19 @@ impl BotConfig {
         if let Some(t) = var("TELEGRAM_TOPIC_TEMPLATE") {
             c.topic_template = t;
         }
+        for (key, slot) in [
+            (
+                "TELEGRAM_PRIVATE_CHAT_INTERVAL_MS",
+                &mut c.private_chat_interval_ms,
+            ),
+            ("TELEGRAM_GROUP_INTERVAL_MS", &mut c.group_interval_ms),
+        ] {
+            if let Some(v) = var(key) {
+                *slot = v
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("{key} must be a number of milliseconds"))?;
+            }
+        }
         Ok(Some(c))
     }
 

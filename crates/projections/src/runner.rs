@@ -121,15 +121,7 @@ pub async fn apply_batch(
     }
     checkpoints::save_in(&mut tx, projector.name(), projector.version(), last, now).await?;
     tx.commit().await?;
-    if let Some(e) = events.last() {
-        // How far behind the log the projection was when this batch landed.
-        let behind = (chrono::Utc::now() - e.recorded_at)
-            .num_microseconds()
-            .unwrap_or(0) as f64
-            / 1e6;
-        metrics::gauge!("projector_lag_seconds", "projector" => projector.name())
-            .set(behind.max(0.0));
-    }
+    // Lag gauges are sampled from the checkpoints (server `backlog_metrics`).
     Ok(Some((last, events.len())))
 }
 
@@ -229,7 +221,6 @@ pub async fn run(
                         .set(position.position as f64);
                 }
                 Ok(None) => {
-                    metrics::gauge!("projector_lag_events", "projector" => name).set(0.0);
                     wake.borrow_and_update();
                     tokio::select! {
                         _ = stop.stopped() => return,

@@ -9,6 +9,8 @@ pub struct Settings {
     pub database_url: SecretString,
     /// `CRM_BIND`, default `127.0.0.1:8080`.
     pub bind: String,
+    /// `CRM_DATABASE_MAX_CONNECTIONS`: the Postgres pool size (default 32).
+    pub max_connections: u32,
     /// API behaviour: `CRM_TOKEN_ENV` (live|test), `CRM_RATE_LIMIT_<ROLE>`
     /// (requests per minute), `CRM_TOKEN_ROTATION_GRACE_SECONDS`.
     pub api: tgcrm_api::ApiConfig,
@@ -49,9 +51,22 @@ impl Settings {
         {
             api.rotation_grace = chrono::Duration::seconds(secs);
         }
+        if let Some(secs) = std::env::var("CRM_REQUEST_TIMEOUT_SECONDS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|s| *s > 0)
+        {
+            api.request_timeout = std::time::Duration::from_secs(secs);
+        }
+        let max_connections = std::env::var("CRM_DATABASE_MAX_CONNECTIONS")
+            .ok()
+            .and_then(|v| v.parse::<u32>().ok())
+            .filter(|n| *n >= 2)
+            .unwrap_or(tgcrm_store::db::DEFAULT_MAX_CONNECTIONS);
         Self {
             database_url: SecretString::from(database_url),
             bind,
+            max_connections,
             api,
         }
     }

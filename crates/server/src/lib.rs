@@ -1,6 +1,7 @@
 //! The `crm` binary's library: configuration, telemetry, wiring of the API,
 //! projectors and background tasks, and the CLI subcommands.
 
+pub mod backlog_metrics;
 pub mod cli;
 pub mod commands;
 pub mod config;

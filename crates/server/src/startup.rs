@@ -28,7 +28,7 @@ pub struct Application {
 
 /// Connect to the database named by the settings and bring its schema up to date.
 pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<Db> {
-    let db = Db::connect(settings.database_url())
+    let db = Db::connect_sized(settings.database_url(), settings.max_connections)
         .await
         .with_context(|| format!("connecting to {}", settings.database_display()))?;
     db.migrate().await.context("applying migrations")?;
@@ -86,6 +86,10 @@ impl Application {
                 tracing::warn!(projector = projector.name(), error = ?e, "could not create read-model tables yet");
             }
         }
+        tasks.push(tokio::spawn(crate::backlog_metrics::run(
+            store.db().clone(),
+            stopped.clone(),
+        )));
         for projector in tgcrm_projections::all() {
             tasks.push(tokio::spawn(runner::run(
                 store.clone(),
@@ -165,6 +169,7 @@ impl Application {
                     ErrorHandlers::new()
                         .handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed),
                 )
+                .wrap(from_fn(tgcrm_api::request_timeout::middleware))
                 .wrap(from_fn(tgcrm_api::rate_limit::headers))
                 .wrap(from_fn(tgcrm_api::metrics::middleware))
                 .wrap(from_fn(tgcrm_api::request_meta::middleware))

@@ -99,3 +99,57 @@ pub async fn delete(db: &Db, name: &str) -> Result<(), SqlError> {
         .await?;
     Ok(())
 }
+
+/// How far one subscriber is behind the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backlog {
+    /// The checkpoint's name (`reactor:*` for reactors).
+    pub name: String,
+    /// Log positions after the checkpoint (on Postgres a rolled-back append
+    /// leaves a gap, so this can be a little high).
+    pub events: i64,
+    /// When the oldest event not yet handled was recorded; `None` when caught up.
+    pub oldest_unhandled: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct NamedPosition {
+    name: String,
+    position: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct Recorded {
+    recorded_at: DateTime<Utc>,
+}
+
+/// Every subscriber's backlog, from the checkpoints table and the log's head.
+pub async fn backlogs(db: &Db) -> Result<Vec<Backlog>, SqlError> {
+    let head = crate::reader::max_position(db).await?;
+    let rows: Vec<NamedPosition> = db
+        .fetch_all(
+            "SELECT name, position FROM checkpoints ORDER BY name",
+            args![],
+        )
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let events = (head - r.position).max(0);
+        let oldest_unhandled = if events == 0 {
+            None
+        } else {
+            db.fetch_optional::<Recorded>(
+                "SELECT recorded_at FROM events WHERE position > $1 ORDER BY position LIMIT 1",
+                args![r.position],
+            )
+            .await?
+            .map(|e| e.recorded_at)
+        };
+        out.push(Backlog {
+            name: r.name,
+            events,
+            oldest_unhandled,
+        });
+    }
+    Ok(out)
+}

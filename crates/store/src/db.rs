@@ -25,6 +25,9 @@ pub enum Backend {
     Sqlite,
 }
 
+/// The Postgres pool size when none is configured (`CRM_DATABASE_MAX_CONNECTIONS`).
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 32;
+
 /// A connection pool to either database.
 #[derive(Debug, Clone)]
 pub enum Db {
@@ -171,14 +174,21 @@ impl<T> AnyRow for T where
 }
 
 impl Db {
-    /// Connect to `postgres://…` or `sqlite:…` (a path; created if missing).
+    /// Connect to `postgres://…` or `sqlite:…` (a path; created if missing),
+    /// with at most [`DEFAULT_MAX_CONNECTIONS`] to Postgres.
     pub async fn connect(url: &str) -> Result<Self, SqlError> {
+        Self::connect_sized(url, DEFAULT_MAX_CONNECTIONS).await
+    }
+
+    /// Like [`Db::connect`], with at most `max_connections` to Postgres
+    /// (SQLite always uses one).
+    pub async fn connect_sized(url: &str, max_connections: u32) -> Result<Self, SqlError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             // Requests, projectors and reactors share the pool (leader locks
             // live on one connection of their own, see `leader`); connections
             // a burst opened are closed again when idle.
             let pool = PgPoolOptions::new()
-                .max_connections(32)
+                .max_connections(max_connections.max(2))
                 .idle_timeout(Duration::from_secs(30))
                 .acquire_timeout(Duration::from_secs(3))
                 .connect(url)

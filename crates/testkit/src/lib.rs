@@ -23,6 +23,10 @@ pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postg
 /// the name lets a later run drop what a crashed or failed run left behind.
 const PREFIX: &str = "tgcrm_test_";
 
+/// Connections per test pool: tests run side by side (and some start several
+/// nodes), and the server allows about a hundred connections in all.
+const POOL_SIZE: u32 = 12;
+
 /// Databases older than this with our prefix are dropped at start.
 const STALE_AFTER: Duration = Duration::from_secs(3600);
 
@@ -57,7 +61,7 @@ impl TestDb {
 
     /// Another connection pool to the same database, as a second process would have.
     pub async fn connect_again(&self) -> Db {
-        Db::connect(&self.url)
+        Db::connect_sized(&self.url, POOL_SIZE)
             .await
             .unwrap_or_else(|e| panic!("connecting again to {}: {e}", redacted(&self.url)))
     }
@@ -226,7 +230,7 @@ pub async fn postgres() -> TestDb {
         admin_url: admin_url.clone(),
         name: name.clone(),
     });
-    let db = match Db::connect(&url).await {
+    let db = match Db::connect_sized(&url, POOL_SIZE).await {
         Ok(db) => db,
         Err(e) => {
             drop_database(&admin_url, &name).await;

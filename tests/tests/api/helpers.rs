@@ -102,6 +102,22 @@ fn init_logs() {
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, ApiConfig::default()).await
+}
+
+/// Like [`run`], with API settings of the test's choosing.
+pub async fn run_with<F, Fut>(backend: Backend, config: ApiConfig, body: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let app = spawn_app_with(backend, config).await;
+    let keeper = app.clone();
+    body(app).await;
+    keeper.finish().await;
+}
+
+pub async fn spawn_app_with(backend: Backend, config: ApiConfig) -> TestApp {
     init_logs();
     let test_db = match backend {
         Backend::Postgres => tgcrm_testkit::postgres().await,
@@ -114,7 +130,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         db.clone(),
         listener,
         Arc::new(clock.clone()) as Arc<dyn Clock>,
-        ApiConfig::default(),
+        config,
         RunnerConfig {
             batch_size: 500,
             poll_interval: Duration::from_millis(50),

@@ -569,6 +569,69 @@ both!(
         assert_eq!(sla.body["groups"][0]["count"], 2);
         assert_eq!(sla.body["groups"][0]["met_share"], 1.0);
 
+        // Time travel: the same reports as they stood on Monday at 20:00,
+        // before B was answered and before A was reopened.
+        let then = "as_of=2026-03-02T20:00:00Z";
+        let fr_then = app
+            .get(
+                &format!("/v1/metrics/first-response?from=2026-03-02T00:00:00Z&{then}"),
+                &admin,
+            )
+            .await;
+        fr_then.expect(200);
+        assert_eq!(fr_then.body["as_of"], "2026-03-02T20:00:00Z");
+        assert_eq!(
+            fr_then.body["to"], "2026-03-02T20:00:00Z",
+            "to defaults to as_of"
+        );
+        assert_eq!(fr_then.body["groups"][0]["calendar"]["count"], 1);
+        assert_eq!(fr_then.body["groups"][0]["calendar"]["mean"], 1800.0);
+        // A's full resolution then was its first one: 3600 s, not 93600 s.
+        let full_then = app
+            .get(
+                &format!("/v1/metrics/resolution?{range}&measure=full&{then}"),
+                &admin,
+            )
+            .await;
+        full_then.expect(200);
+        assert_eq!(full_then.body["groups"][0]["calendar"]["count"], 1);
+        assert_eq!(full_then.body["groups"][0]["calendar"]["mean"], 3600.0);
+        let cycles_then = app
+            .get(
+                &format!("/v1/metrics/resolution?{range}&measure=cycles&{then}"),
+                &admin,
+            )
+            .await;
+        assert_eq!(cycles_then.body["groups"][0]["calendar"]["count"], 1);
+        // B's first response target (due Tuesday 09:30 in office hours) was
+        // not settled yet on Monday evening; A's was, and met.
+        let sla_then = app
+            .get(
+                &format!("/v1/metrics/sla?{range}&measure=first_response&{then}"),
+                &admin,
+            )
+            .await;
+        sla_then.expect(200);
+        assert_eq!(sla_then.body["groups"][0]["count"], 1);
+        assert_eq!(sla_then.body["groups"][0]["met_share"], 1.0);
+        // Before anything happened there is nothing to report.
+        let before = app
+            .get(
+                &format!("/v1/metrics/first-response?{range}&as_of=2026-03-01T00:00:00Z"),
+                &admin,
+            )
+            .await;
+        before.expect(200);
+        assert!(
+            before.body["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|g| g["calendar"]["count"] == 0),
+            "{}",
+            before.text
+        );
+
         app.get(
             &format!("/v1/metrics/resolution?{range}&group_by=month"),
             &admin,

@@ -16,7 +16,7 @@ use utoipa::IntoParams;
 use super::position_token;
 use crate::auth::Auth;
 use crate::dto::EventView;
-use crate::error::{ApiError, Problem, Result};
+use crate::error::{Problem, Result};
 use crate::state::AppState;
 
 const KEEPALIVE: Duration = Duration::from_secs(15);
@@ -31,6 +31,8 @@ pub struct StreamQuery {
     pub event_type: Option<String>,
     /// Only this aggregate type.
     pub aggregate_type: Option<String>,
+    /// Only this aggregate (one ticket's history, say).
+    pub aggregate_id: Option<String>,
 }
 
 struct Cursor {
@@ -109,20 +111,7 @@ pub async fn stream(
         Some(p) => position_token(p, "after")?,
         None => Position::START,
     };
-    let event_types: Vec<String> = q
-        .event_type
-        .as_deref()
-        .map(|t| {
-            t.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    if event_types.len() > 50 {
-        return Err(ApiError::field("type", "at most 50 event types"));
-    }
+    let event_types = super::event_types(q.event_type.as_deref())?;
     let cursor = Cursor {
         wake: state.store.subscribe(),
         store: state.store.clone(),
@@ -130,7 +119,7 @@ pub async fn stream(
             workspace_id: Some(auth.workspace.to_string()),
             event_types,
             aggregate_type: q.aggregate_type.clone(),
-            aggregate_id: None,
+            aggregate_id: q.aggregate_id.clone(),
         },
         position,
         pending: Default::default(),

@@ -85,6 +85,8 @@ pub struct FeedQuery {
     pub event_type: Option<String>,
     /// Only this aggregate type, e.g. `ticket`.
     pub aggregate_type: Option<String>,
+    /// Only this aggregate (one ticket's history, say).
+    pub aggregate_id: Option<String>,
 }
 
 /// The workspace's events in global order. `next_cursor` is always given: poll with it for new events.
@@ -103,28 +105,12 @@ pub async fn global_feed(
         None => Position::START,
         Some(a) => position_token(a, "after")?,
     };
-    let event_types: Vec<String> = q
-        .event_type
-        .as_deref()
-        .map(|t| {
-            t.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    if event_types.len() > 50 || event_types.iter().any(|t| t.len() > 100) {
-        return Err(ApiError::field(
-            "type",
-            "at most 50 event types of at most 100 characters",
-        ));
-    }
+    let event_types = super::event_types(q.event_type.as_deref())?;
     let filter = EventFilter {
         workspace_id: Some(auth.workspace.to_string()),
         event_types,
         aggregate_type: q.aggregate_type.clone(),
-        aggregate_id: None,
+        aggregate_id: q.aggregate_id.clone(),
     };
     let events = read_after(state.store.db(), after, limit, &filter).await?;
     let next = events.last().map(|e| e.position).unwrap_or(after);

@@ -102,17 +102,7 @@ pub async fn export(
         Some(a) => position_token(a, "after")?,
         None => Position::START,
     };
-    let event_types: Vec<String> = q
-        .event_type
-        .as_deref()
-        .map(|t| {
-            t.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+    let event_types = super::event_types(q.event_type.as_deref())?;
     let cursor = Cursor {
         db: state.store.db().clone(),
         filter: EventFilter {

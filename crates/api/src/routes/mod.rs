@@ -295,3 +295,23 @@ pub(crate) fn ticket_answer(status: StatusCode, outcome: &CommandOutcome) -> Htt
     with_position(&mut res, outcome.position);
     res.json(TicketView::from_state(&outcome.state, outcome.version))
 }
+
+/// A comma-separated `type` filter: at most 50 event types of at most 100 characters.
+pub(crate) fn event_types(raw: Option<&str>) -> Result<Vec<String>, ApiError> {
+    let types: Vec<String> = raw
+        .map(|t| {
+            t.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    if types.len() > 50 || types.iter().any(|t| t.len() > 100) {
+        return Err(ApiError::field(
+            "type",
+            "at most 50 event types of at most 100 characters",
+        ));
+    }
+    Ok(types)
+}

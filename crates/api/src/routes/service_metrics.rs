@@ -39,6 +39,11 @@ pub struct MetricsQuery {
     /// resolution) or `cycles` (each cycle from its start). sla: the metric
     /// (first_response, next_response or resolution; all when absent).
     pub measure: Option<String>,
+    /// Report as it would have been at this instant (RFC 3339): only replies,
+    /// resolutions and SLA outcomes that had happened by then count, and a
+    /// reopened ticket's full resolution is its latest one by then. `to`
+    /// defaults to this instant.
+    pub as_of: Option<DateTime<Utc>>,
     /// Wait until the figures include the write that returned this X-Event-Position.
     pub consistent_with: Option<String>,
 }
@@ -59,7 +64,7 @@ fn uuid_param(field: &str, raw: &str, p: &mut Problems) -> Option<String> {
 }
 
 fn parse(state: &AppState, auth: &Auth, q: &MetricsQuery, p: &mut Problems) -> Parsed {
-    let to = q.to.unwrap_or_else(|| state.clock.now());
+    let to = q.to.or(q.as_of).unwrap_or_else(|| state.clock.now());
     let from = q
         .from
         .unwrap_or_else(|| to.checked_sub_signed(Duration::days(30)).unwrap_or(to));
@@ -94,6 +99,7 @@ fn parse(state: &AppState, auth: &Auth, q: &MetricsQuery, p: &mut Problems) -> P
             team: q.team.as_deref().and_then(|t| uuid_param("team", t, p)),
             agent: q.agent.as_deref().and_then(|a| uuid_param("agent", a, p)),
             priority,
+            as_of: q.as_of,
         },
         group_by: q.group_by.clone(),
     }
@@ -142,6 +148,7 @@ pub async fn first_response(
         metric: "first_response".into(),
         from: parsed.query.from,
         to: parsed.query.to,
+        as_of: parsed.query.as_of,
         group_by: parsed.group_by,
         groups: groups(g),
     }))
@@ -181,6 +188,7 @@ pub async fn resolution(
         metric: "resolution".into(),
         from: parsed.query.from,
         to: parsed.query.to,
+        as_of: parsed.query.as_of,
         group_by: parsed.group_by,
         groups: groups(g),
     }))
@@ -212,6 +220,7 @@ pub async fn sla(
     Ok(HttpResponse::Ok().json(SlaReportView {
         from: parsed.query.from,
         to: parsed.query.to,
+        as_of: parsed.query.as_of,
         group_by: parsed.group_by,
         metric: metric.map(|m| m.as_str().to_owned()),
         groups: g

@@ -396,6 +396,9 @@ pub struct MetricQuery {
     pub team: Option<String>,
     pub agent: Option<String>,
     pub priority: Option<String>,
+    /// Report only what was known at this instant: replies, resolutions and
+    /// SLA outcomes that had happened by then (time travel for analysts).
+    pub as_of: Option<DateTime<Utc>>,
 }
 
 /// count, mean, median, p90 in seconds.
@@ -520,6 +523,10 @@ pub async fn first_response(
          FROM rm_first_responses",
     );
     filters(q, "responded_at", &mut args, &mut sql);
+    if let Some(t) = q.as_of {
+        args.push(t.into());
+        sql.push_str(&format!(" AND responded_at <= ${}", args.len()));
+    }
     if !all_cycles {
         sql.push_str(" AND cycle = 1");
     }
@@ -552,11 +559,26 @@ pub async fn resolution(
          FROM rm_resolutions"
     );
     filters(q, "resolved_at", &mut args, &mut sql);
-    if extra.contains("$LATEST") {
-        args.push(true.into());
-        sql.push_str(&extra.replace("$LATEST", &format!("${}", args.len())));
-    } else {
-        sql.push_str(extra);
+    match (q.as_of, extra.contains("$LATEST")) {
+        // The latest resolution known then, not the latest known now.
+        (Some(t), true) => {
+            args.push(t.into());
+            let n = args.len();
+            sql.push_str(&format!(
+                " AND resolved_at <= ${n} AND cycle = (SELECT MAX(r.cycle) FROM rm_resolutions r \
+                 WHERE r.ticket_id = rm_resolutions.ticket_id AND r.resolved_at <= ${n})"
+            ));
+        }
+        (Some(t), false) => {
+            args.push(t.into());
+            sql.push_str(&format!(" AND resolved_at <= ${}", args.len()));
+            sql.push_str(extra);
+        }
+        (None, true) => {
+            args.push(true.into());
+            sql.push_str(&extra.replace("$LATEST", &format!("${}", args.len())));
+        }
+        (None, false) => sql.push_str(extra),
     }
     let rows: Vec<Measured> = db.fetch_all(&sql, args).await?;
     Ok(group(rows, q.group_by))
@@ -593,6 +615,16 @@ pub async fn sla(
     let mut sql =
         String::from("SELECT due_at, met, agent_id, team_id, priority FROM rm_sla_outcomes");
     filters(q, "due_at", &mut args, &mut sql);
+    if let Some(t) = q.as_of {
+        // Settled by then: met when completed in time, breached once due.
+        args.push(true.into());
+        let yes = args.len();
+        args.push(t.into());
+        let n = args.len();
+        sql.push_str(&format!(
+            " AND ((met = ${yes} AND completed_at <= ${n}) OR (breached = ${yes} AND due_at <= ${n}))"
+        ));
+    }
     if let Some(m) = metric {
         args.push(m.into());
         sql.push_str(&format!(" AND metric = ${}", args.len()));

@@ -1,6 +1,6 @@
 //! A fresh database per test (SQLite in a temp dir, or a new Postgres
-//! database), commands through the real store, and the projectors brought up
-//! to date on demand.
+//! database, from the testkit), commands through the real store, and the
+//! projectors brought up to date on demand.
 
 use std::sync::Arc;
 
@@ -10,11 +10,13 @@ use tgcrm_projections::Projector;
 use tgcrm_projections::runner::{apply_batch, prepare};
 use tgcrm_store::commands::CommandContext;
 use tgcrm_store::{Db, EventStore, Metadata, Position, Source};
+use tgcrm_testkit::TestDb;
 
 pub struct Env {
     pub store: EventStore,
     pub clock: ManualClock,
-    _dir: Option<tempfile::TempDir>,
+    /// Owns the database: dropped with the env (kept if the test fails).
+    _test_db: TestDb,
 }
 
 /// Run a test body on SQLite and on Postgres.
@@ -36,46 +38,21 @@ macro_rules! on_both {
     };
 }
 
-async fn postgres_url() -> String {
-    let admin_url = std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap_or_else(|e| {
-        panic!(
-            "these tests need Postgres ({e}); start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` \
-             or set TEST_DATABASE_URL"
-        )
-    });
-    let name = format!("tgcrm_kb_{}", uuid::Uuid::now_v7().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    let (prefix, _) = admin_url.rsplit_once('/').unwrap();
-    format!("{prefix}/{name}")
-}
-
 impl Env {
-    async fn with(db: Db, dir: Option<tempfile::TempDir>) -> Self {
-        db.migrate().await.unwrap();
+    fn with(test_db: TestDb) -> Self {
         Self {
-            store: EventStore::new(db),
+            store: test_db.store(),
             clock: ManualClock::new(Utc.with_ymd_and_hms(2025, 3, 1, 9, 0, 0).unwrap()),
-            _dir: dir,
+            _test_db: test_db,
         }
     }
 
     pub async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(&format!("sqlite:{}", dir.path().join("crm.db").display()))
-            .await
-            .unwrap();
-        Self::with(db, Some(dir)).await
+        Self::with(tgcrm_testkit::sqlite().await)
     }
 
     pub async fn postgres() -> Self {
-        let db = Db::connect(&postgres_url().await).await.unwrap();
-        Self::with(db, None).await
+        Self::with(tgcrm_testkit::postgres().await)
     }
 
     pub fn db(&self) -> &Db {

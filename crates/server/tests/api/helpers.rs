@@ -9,6 +9,7 @@ use tgcrm_projections::runner::RunnerConfig;
 use tgcrm_server::startup::Application;
 use tgcrm_store::Db;
 use tgcrm_store::tokens::Role;
+use tgcrm_testkit::TestDb;
 
 /// Run a test body on both databases.
 #[macro_export]
@@ -34,7 +35,8 @@ pub struct App {
     pub db: Db,
     pub clock: ManualClock,
     pub client: reqwest::Client,
-    _dir: tempfile::TempDir,
+    /// Owns the database: dropped with the app (kept if the test fails).
+    _test_db: TestDb,
 }
 
 pub struct Answer {
@@ -53,29 +55,12 @@ impl Answer {
 }
 
 pub async fn spawn(postgres: bool) -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let url = if postgres {
-        let admin_url = std::env::var("TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let admin = sqlx::PgPool::connect(&admin_url).await.unwrap_or_else(|e| {
-            panic!(
-                "these tests need Postgres ({e}); start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` \
-                 or set TEST_DATABASE_URL"
-            )
-        });
-        let name = format!("tgcrm_api_{}", uuid::Uuid::now_v7().simple());
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&admin)
-            .await
-            .unwrap();
-        admin.close().await;
-        let (prefix, _) = admin_url.rsplit_once('/').unwrap();
-        format!("{prefix}/{name}")
+    let test_db = if postgres {
+        tgcrm_testkit::postgres().await
     } else {
-        format!("sqlite:{}", dir.path().join("crm.db").display())
+        tgcrm_testkit::sqlite().await
     };
-    let db = Db::connect(&url).await.unwrap();
-    db.migrate().await.unwrap();
+    let db = test_db.db.clone();
     let clock = ManualClock::new("2026-03-01T09:00:00Z".parse().unwrap());
     let app = Application::build_with(
         db.clone(),
@@ -96,7 +81,7 @@ pub async fn spawn(postgres: bool) -> App {
         db,
         clock,
         client: reqwest::Client::new(),
-        _dir: dir,
+        _test_db: test_db,
     }
 }
 

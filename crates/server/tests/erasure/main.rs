@@ -13,6 +13,7 @@ use tgcrm_projections::runner::RunnerConfig;
 use tgcrm_server::startup::Application;
 use tgcrm_store::Db;
 use tgcrm_store::tokens::Role;
+use tgcrm_testkit::TestDb;
 
 const SECRETS: [&str; 4] = [
     "Sensitive Sam",
@@ -21,26 +22,13 @@ const SECRETS: [&str; 4] = [
     "scan-of-id.png",
 ];
 
-async fn database(postgres: bool, dir: &tempfile::TempDir) -> Db {
-    let url = if postgres {
-        let admin_url = std::env::var("TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let admin = sqlx::PgPool::connect(&admin_url).await.unwrap_or_else(|e| {
-            panic!("these tests need Postgres ({e}); start it or set TEST_DATABASE_URL")
-        });
-        let name = format!("tgcrm_gdpr_{}", uuid::Uuid::now_v7().simple());
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&admin)
-            .await
-            .unwrap();
-        let (prefix, _) = admin_url.rsplit_once('/').unwrap();
-        format!("{prefix}/{name}")
+/// A fresh, migrated database; dropped by `finish` (or kept if the test fails).
+async fn database(postgres: bool) -> TestDb {
+    if postgres {
+        tgcrm_testkit::postgres().await
     } else {
-        format!("sqlite:{}", dir.path().join("crm.db").display())
-    };
-    let db = Db::connect(&url).await.unwrap();
-    db.migrate().await.unwrap();
-    db
+        tgcrm_testkit::sqlite().await
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -83,8 +71,8 @@ async fn raw_dump(db: &Db) -> String {
 }
 
 async fn run(postgres: bool) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = database(postgres, &dir).await;
+    let test_db = database(postgres).await;
+    let db = test_db.db.clone();
     let app = Application::build_with(
         db.clone(),
         TcpListener::bind("127.0.0.1:0").unwrap(),
@@ -182,7 +170,7 @@ async fn run(postgres: bool) {
             .contains("Sensitive Sam")
     );
     assert!(
-        get(format!("/v1/tickets/{id}/messages"))
+        get(format!("/v1/tickets/{id}/messages?consistent_with={pos}"))
             .await
             .contains("card 4111")
     );
@@ -238,6 +226,7 @@ async fn run(postgres: bool) {
         .unwrap();
     assert!(report.first_break.is_none(), "{:?}", report.first_break);
     assert!(report.events_checked >= 6);
+    test_db.finish().await;
 }
 
 #[tokio::test]

@@ -14,27 +14,15 @@ use tgcrm_projections::runner::RunnerConfig;
 use tgcrm_server::startup::Application;
 use tgcrm_store::Db;
 use tgcrm_store::tokens::Role;
+use tgcrm_testkit::TestDb;
 
-async fn database(postgres: bool, dir: &tempfile::TempDir) -> Db {
-    let url = if postgres {
-        let admin_url = std::env::var("TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let admin = sqlx::PgPool::connect(&admin_url).await.unwrap_or_else(|e| {
-            panic!("these tests need Postgres ({e}); start it or set TEST_DATABASE_URL")
-        });
-        let name = format!("tgcrm_iso_{}", uuid::Uuid::now_v7().simple());
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&admin)
-            .await
-            .unwrap();
-        let (prefix, _) = admin_url.rsplit_once('/').unwrap();
-        format!("{prefix}/{name}")
+/// A fresh, migrated database; dropped by `finish` (or kept if the test fails).
+async fn database(postgres: bool) -> TestDb {
+    if postgres {
+        tgcrm_testkit::postgres().await
     } else {
-        format!("sqlite:{}", dir.path().join("crm.db").display())
-    };
-    let db = Db::connect(&url).await.unwrap();
-    db.migrate().await.unwrap();
-    db
+        tgcrm_testkit::sqlite().await
+    }
 }
 
 async fn token(db: &Db, workspace: &str, role: Role) -> String {
@@ -67,8 +55,8 @@ async fn send(client: &reqwest::Client, base: &str, token: &str, c: &Call) -> (u
 }
 
 async fn run(postgres: bool) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = database(postgres, &dir).await;
+    let test_db = database(postgres).await;
+    let db = test_db.db.clone();
     let mut config = tgcrm_api::ApiConfig::default();
     config.webhooks.allow_private = true;
     config.webhooks.send = false;
@@ -271,6 +259,7 @@ async fn run(postgres: bool) {
     assert_eq!(status, 200);
     assert_eq!(mine["status"], "open");
     assert_eq!(mine["version"], 2);
+    test_db.finish().await;
 }
 
 #[tokio::test]

@@ -6,23 +6,17 @@
 use std::path::Path;
 use std::process::Command;
 
-async fn database_url(postgres: bool, dir: &Path) -> String {
+use tgcrm_testkit::TestDb;
+
+/// The `DATABASE_URL` for the binary: on SQLite a file it creates itself in
+/// `dir`; on Postgres a fresh test database, dropped by finishing the
+/// returned [`TestDb`].
+async fn database_url(postgres: bool, dir: &Path) -> (String, Option<TestDb>) {
     if !postgres {
-        return format!("sqlite:{}", dir.join("crm.db").display());
+        return (format!("sqlite:{}", dir.join("crm.db").display()), None);
     }
-    let admin_url = std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap_or_else(|e| {
-        panic!("these tests need Postgres ({e}); start it or set TEST_DATABASE_URL")
-    });
-    let name = format!("tgcrm_kbi_{}", uuid::Uuid::now_v7().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    let (prefix, _) = admin_url.rsplit_once('/').unwrap();
-    format!("{prefix}/{name}")
+    let test_db = tgcrm_testkit::postgres().await;
+    (test_db.url.clone(), Some(test_db))
 }
 
 fn crm(url: &str, args: &[&str]) -> (bool, String, String) {
@@ -47,7 +41,7 @@ fn write(dir: &Path, rel: &str, text: &str) {
 
 async fn imports_a_folder_and_reimports_it_idempotently(postgres: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let url = database_url(postgres, dir.path()).await;
+    let (url, test_db) = database_url(postgres, dir.path()).await;
     let export = dir.path().join("export");
     write(
         &export,
@@ -108,6 +102,9 @@ async fn imports_a_folder_and_reimports_it_idempotently(postgres: bool) {
     );
     assert!(!ok);
     assert!(err.contains("is not a folder"), "{err}");
+    if let Some(test_db) = test_db {
+        test_db.finish().await;
+    }
 }
 
 #[tokio::test]

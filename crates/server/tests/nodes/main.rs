@@ -5,35 +5,43 @@
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sqlx::Row;
 
 mod audit;
+mod deliveries;
 mod faults;
 mod replay;
 
-fn admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+/// A fresh Postgres database shared by the `crm` processes of one test
+/// (already migrated). It reads as its URL (`&db` is a `&str`); clones share
+/// it, and it is dropped with the last clone or by [`FreshDatabase::finish`]
+/// (kept for inspection if the test fails).
+#[derive(Clone)]
+struct FreshDatabase(Arc<tgcrm_testkit::TestDb>);
+
+impl std::ops::Deref for FreshDatabase {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0.url
+    }
 }
 
-async fn fresh_database() -> String {
-    let admin = sqlx::PgPool::connect(&admin_url()).await.unwrap_or_else(|e| {
-        panic!(
-            "these tests need Postgres ({e}); start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` \
-             or set TEST_DATABASE_URL"
-        )
-    });
-    let name = format!("tgcrm_nodes_{}", uuid::Uuid::now_v7().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let base = admin_url();
-    let (prefix, _) = base.rsplit_once('/').unwrap();
-    format!("{prefix}/{name}")
+impl FreshDatabase {
+    /// Drop the database now (if no clone still holds it).
+    async fn finish(self) {
+        if let Ok(test_db) = Arc::try_unwrap(self.0) {
+            test_db.finish().await;
+        }
+    }
+}
+
+async fn fresh_database() -> FreshDatabase {
+    FreshDatabase(Arc::new(tgcrm_testkit::postgres().await))
 }
 
 fn free_port() -> u16 {
@@ -67,7 +75,8 @@ fn crm(db_url: &str) -> Command {
 
 fn start_node(db_url: &str, name: &str) -> Node {
     let port = free_port();
-    let url = format!("{db_url}?application_name={name}");
+    let separator = if db_url.contains('?') { '&' } else { '?' };
+    let url = format!("{db_url}{separator}application_name={name}");
     let child = crm(&url)
         .arg("serve")
         .env("CRM_BIND", format!("127.0.0.1:{port}"))
@@ -259,11 +268,7 @@ async fn killing_the_node_that_runs_the_projectors_loses_nothing() {
     assert_ne!(new_holder, holder);
     drop(nodes);
     pool.close().await;
-    let admin = sqlx::PgPool::connect(&admin_url()).await.unwrap();
-    let name = db_url.rsplit('/').next().unwrap();
-    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&admin)
-        .await;
+    db_url.finish().await;
 }
 
 #[tokio::test]
@@ -367,9 +372,5 @@ async fn after_kill_9_every_acknowledged_command_is_in_the_log_and_projections_c
     }
     drop(node);
     pool.close().await;
-    let admin = sqlx::PgPool::connect(&admin_url()).await.unwrap();
-    let name = db_url.rsplit('/').next().unwrap();
-    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&admin)
-        .await;
+    db_url.finish().await;
 }

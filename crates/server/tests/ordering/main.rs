@@ -24,26 +24,6 @@ use tgcrm_store::append::{NewEvent, StreamWrite, append_in};
 use tgcrm_store::shutdown::stop_signal;
 use tgcrm_store::{Db, EventStore, Metadata, Source, SystemClock};
 
-async fn postgres() -> Db {
-    let admin_url = std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap_or_else(|e| {
-        panic!(
-            "this test needs Postgres ({e}); start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` \
-             or set TEST_DATABASE_URL"
-        )
-    });
-    let name = format!("tgcrm_order_{}", uuid::Uuid::now_v7().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let (prefix, _) = admin_url.rsplit_once('/').unwrap();
-    let db = Db::connect(&format!("{prefix}/{name}")).await.unwrap();
-    db.migrate().await.unwrap();
-    db
-}
-
 fn new_events(events: &[tgcrm_domain::ticket::TicketEvent]) -> Vec<NewEvent> {
     events
         .iter()
@@ -168,7 +148,8 @@ struct Count {
 
 #[tokio::test]
 async fn live_projections_under_concurrent_late_commits_equal_a_rebuild() {
-    let db = postgres().await;
+    let test_db = tgcrm_testkit::postgres().await;
+    let db = test_db.db.clone();
     let store = EventStore::new(db.clone());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let consistency = Consistency::default();
@@ -304,4 +285,5 @@ async fn live_projections_under_concurrent_late_commits_equal_a_rebuild() {
         "a naive `position > last` reader missed {skipped} of {} events",
         all.n
     );
+    test_db.finish().await;
 }

@@ -9,6 +9,7 @@ use tgcrm_fake_telegram::FakeBotApi;
 use tgcrm_projections::runner::RunnerConfig;
 use tgcrm_server::startup::Application;
 use tgcrm_store::Db;
+use tgcrm_testkit::TestDb;
 
 pub const GROUP: i64 = -1_001_987_654_321;
 
@@ -19,7 +20,8 @@ pub struct TestBot {
     pub address: String,
     pub clock: ManualClock,
     pub handle: actix_web::dev::ServerHandle,
-    _dir: tempfile::TempDir,
+    /// Owns the database: dropped with the bot (kept if the test fails).
+    _test_db: TestDb,
     next_update: std::sync::atomic::AtomicI64,
     next_message: std::sync::atomic::AtomicI64,
 }
@@ -43,39 +45,17 @@ macro_rules! on_both {
     };
 }
 
-/// A fresh Postgres database (never skipped: no Postgres is a failure that says how to get one).
-async fn postgres_database() -> String {
-    let admin_url = std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap_or_else(|e| {
-        panic!(
-            "these tests need Postgres ({e}); start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` \
-             or set TEST_DATABASE_URL"
-        )
-    });
-    let name = format!("tgcrm_tg_{}", uuid::Uuid::now_v7().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    let (prefix, _) = admin_url.rsplit_once('/').unwrap();
-    format!("{prefix}/{name}")
-}
-
 pub async fn spawn_with(tweak: impl FnOnce(&mut BotConfig)) -> TestBot {
     spawn_on(false, tweak).await
 }
 
 pub async fn spawn_on(postgres: bool, tweak: impl FnOnce(&mut BotConfig)) -> TestBot {
-    let dir = tempfile::tempdir().unwrap();
-    let url = if postgres {
-        postgres_database().await
+    let test_db = if postgres {
+        tgcrm_testkit::postgres().await
     } else {
-        format!("sqlite:{}", dir.path().join("crm.db").display())
+        tgcrm_testkit::sqlite().await
     };
-    let db = Db::connect(&url).await.unwrap();
-    db.migrate().await.unwrap();
+    let db = test_db.db.clone();
     let telegram = FakeBotApi::start().await.unwrap();
     let mut config = BotConfig::new("123:TEST", GROUP);
     config.api_url = telegram.url().to_owned();
@@ -108,7 +88,7 @@ pub async fn spawn_on(postgres: bool, tweak: impl FnOnce(&mut BotConfig)) -> Tes
         address,
         clock,
         handle,
-        _dir: dir,
+        _test_db: test_db,
         next_update: 200_000_000.into(),
         next_message: 100.into(),
     }

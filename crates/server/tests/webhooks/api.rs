@@ -11,6 +11,7 @@ use tgcrm_projections::runner::RunnerConfig;
 use tgcrm_server::startup::Application;
 use tgcrm_store::Db;
 use tgcrm_store::tokens::Role;
+use tgcrm_testkit::TestDb;
 use tgcrm_webhooks::testing::{Receiver, Reply};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -21,7 +22,8 @@ struct App {
     client: reqwest::Client,
     admin: String,
     receiver: Receiver,
-    _dir: tempfile::TempDir,
+    /// Owns the database: dropped with the app (kept if the test fails).
+    _test_db: TestDb,
 }
 
 struct Answer {
@@ -31,33 +33,19 @@ struct Answer {
     position: Option<String>,
 }
 
-async fn database(postgres: bool, dir: &tempfile::TempDir) -> Db {
-    let url = if postgres {
-        let admin_url = std::env::var("TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let admin = Db::connect(&admin_url).await.unwrap_or_else(|e| {
-            panic!("these tests need Postgres ({e}); start it or set TEST_DATABASE_URL")
-        });
-        let name = format!("tgcrm_whapi_{}", uuid::Uuid::now_v7().simple());
-        admin
-            .execute(&format!("CREATE DATABASE {name}"), vec![])
-            .await
-            .unwrap();
-        admin.close().await;
-        let (prefix, _) = admin_url.rsplit_once('/').unwrap();
-        format!("{prefix}/{name}")
+/// A fresh, migrated database; dropped with the app (kept if the test fails).
+async fn database(postgres: bool) -> TestDb {
+    if postgres {
+        tgcrm_testkit::postgres().await
     } else {
-        format!("sqlite:{}", dir.path().join("crm.db").display())
-    };
-    let db = Db::connect(&url).await.unwrap();
-    db.migrate().await.unwrap();
-    db
+        tgcrm_testkit::sqlite().await
+    }
 }
 
 /// The server with short webhook retries; `allow_private` for the loopback receiver.
 async fn spawn(postgres: bool, allow_private: bool) -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let db = database(postgres, &dir).await;
+    let test_db = database(postgres).await;
+    let db = test_db.db.clone();
     let mut api = tgcrm_api::ApiConfig::default();
     api.webhooks.allow_private = allow_private;
     api.webhooks.retry_schedule = vec![Duration::from_millis(100); 2];
@@ -84,7 +72,7 @@ async fn spawn(postgres: bool, allow_private: bool) -> App {
         client: reqwest::Client::new(),
         admin,
         receiver: Receiver::start().await,
-        _dir: dir,
+        _test_db: test_db,
     }
 }
 

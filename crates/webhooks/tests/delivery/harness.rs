@@ -22,46 +22,22 @@ use tgcrm_webhooks::app::{self, NewEndpoint};
 use tgcrm_webhooks::endpoint::{EndpointId, EventTypes, WebhookEndpoint, WebhookUrl};
 use tgcrm_webhooks::testing::Receiver;
 
-/// A fresh database per test: Postgres (`TEST_DATABASE_URL`, else the local
-/// server) or SQLite in a temporary directory.
-pub struct TestDb {
-    db: Db,
-    _dir: Option<tempfile::TempDir>,
-}
+/// A fresh, migrated database per test from the testkit: Postgres
+/// (`TEST_DATABASE_URL`, else the local server; dropped afterwards, kept if
+/// the test fails) or SQLite in a temporary directory.
+pub struct TestDb(tgcrm_testkit::TestDb);
 
 impl TestDb {
     pub fn db(&self) -> &Db {
-        &self.db
+        &self.0.db
     }
 
     pub async fn postgres() -> Self {
-        let base = std::env::var("TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let admin = Db::connect(&base).await.unwrap_or_else(|e| {
-            panic!("Postgres is needed for these tests ({base}: {e}); start one or set TEST_DATABASE_URL")
-        });
-        let name = format!("tgcrm_wh_{}", uuid::Uuid::new_v4().simple());
-        admin
-            .execute(&format!("CREATE DATABASE {name}"), vec![])
-            .await
-            .unwrap();
-        admin.close().await;
-        let (prefix, _) = base.rsplit_once('/').unwrap();
-        let db = Db::connect(&format!("{prefix}/{name}")).await.unwrap();
-        db.migrate().await.unwrap();
-        Self { db, _dir: None }
+        Self(tgcrm_testkit::postgres().await)
     }
 
     pub async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(&format!("sqlite:{}", dir.path().join("crm.db").display()))
-            .await
-            .unwrap();
-        db.migrate().await.unwrap();
-        Self {
-            db,
-            _dir: Some(dir),
-        }
+        Self(tgcrm_testkit::sqlite().await)
     }
 }
 
