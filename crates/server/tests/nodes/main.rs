@@ -14,6 +14,7 @@ use sqlx::Row;
 mod audit;
 mod deliveries;
 mod faults;
+mod logs;
 mod replay;
 
 /// A fresh Postgres database shared by the `crm` processes of one test
