@@ -98,6 +98,17 @@ make_tokens() { # url
   export BENCH_ADMIN_TOKEN BENCH_BOT_TOKEN BENCH_AGENT_TOKEN
 }
 
+# Assignments name a registered agent: register one through the API (the
+# server must be running) and bind the agent token to it.
+register_agent() { # url
+  BENCH_AGENT_ID=$(curl -sf -X POST "http://127.0.0.1:$BENCH_PORT/v1/agents" \
+    -H "authorization: Bearer $BENCH_ADMIN_TOKEN" -H 'content-type: application/json' \
+    -d '{"name": "Bench Agent"}' | jq -r .id)
+  [[ -n "$BENCH_AGENT_ID" && "$BENCH_AGENT_ID" != null ]] || { echo "could not register the bench agent" >&2; exit 1; }
+  BENCH_AGENT_TOKEN=$(DATABASE_URL=$1 "$CRM" token create --workspace bench --role agent --agent "$BENCH_AGENT_ID" 2>/dev/null)
+  export BENCH_AGENT_ID BENCH_AGENT_TOKEN
+}
+
 SERVE_PID=
 SERVE_HWM_KB=0
 start_serve() { # url log
@@ -171,6 +182,7 @@ for backend in $BENCH_BACKENDS; do
   run env DATABASE_URL="$url" "$CRM" migrate
   make_tokens "$url"
   start_serve "$url" "$BENCH_OUT/serve-$backend-cmd.log"
+  register_agent "$url"
   result "$BENCH" commands --url "http://127.0.0.1:$BENCH_PORT" --label "$backend:peak" \
     --clients "$BENCH_CLIENTS" --seconds "$BENCH_SECONDS" --warmup "$BENCH_WARMUP"
   peak=$(jq -r "select(.kind==\"commands\" and .label==\"$backend:peak\") | .throughput" "$RESULTS" | tail -1)

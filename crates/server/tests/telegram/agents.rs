@@ -62,21 +62,29 @@ on_both!(
             })
         })
         .await;
-        let messages: serde_json::Value = reqwest::Client::new()
-            .get(format!("{}/v1/tickets/{ticket}/messages", bot.address))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let last = messages["items"]
-            .as_array()
-            .unwrap()
-            .last()
-            .unwrap()
-            .clone();
+        // The conversation is a read model: give it a moment to see the reply.
+        let mut last = serde_json::Value::Null;
+        for _ in 0..100 {
+            let messages: serde_json::Value = reqwest::Client::new()
+                .get(format!("{}/v1/tickets/{ticket}/messages", bot.address))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            last = messages["items"]
+                .as_array()
+                .unwrap()
+                .last()
+                .unwrap()
+                .clone();
+            if last["author"]["kind"] != "customer" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
         assert_eq!(last["author"]["kind"], "agent");
         assert_eq!(last["author"]["id"], agent_id.as_str());
         assert_eq!(last["visibility"], "public");

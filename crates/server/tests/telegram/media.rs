@@ -24,15 +24,23 @@ on_both!(
             album[0].params["message_ids"].as_array().map(Vec::len),
             Some(3)
         );
-        let messages: serde_json::Value = reqwest::Client::new()
-            .get(format!("{}/v1/tickets/{ticket}/messages", bot.address))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        // The conversation is a read model: give it a moment to see the album.
+        let mut messages = serde_json::Value::Null;
+        for _ in 0..100 {
+            messages = reqwest::Client::new()
+                .get(format!("{}/v1/tickets/{ticket}/messages", bot.address))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if messages["items"].as_array().map(Vec::len) >= Some(2) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
         let items = messages["items"].as_array().unwrap();
         assert_eq!(items.len(), 2, "the first message and the album");
         assert_eq!(items[1]["text"], "Front and back");
