@@ -393,6 +393,9 @@ both!(
         app.post_json(&format!("/v1/queues/{team}/pause"), &admin, &json!({}))
             .await
             .expect(200);
+        // Ann steps away while the ticket is opened and moved to the team,
+        // so the workspace queue cannot hand it to her in between.
+        app.set_availability(&admin, &agents[0], "away").await;
         let in_team = open(&app, &admin, "Team ticket", json!({})).await;
         app.post_json(
             &format!("/v1/tickets/{in_team}/assignment"),
@@ -401,6 +404,7 @@ both!(
         )
         .await
         .expect(200);
+        app.set_availability(&admin, &agents[0], "online").await;
         let general = open(&app, &admin, "General ticket", json!({})).await;
         app.settle_assignment().await;
         assert_eq!(app.assignee(&in_team, &admin).await, None);
