@@ -139,7 +139,7 @@ trap 'stop_serve' EXIT
 
 # The machine.
 PG_VERSION=$(psql "$PG_ADMIN_URL" -qAtc "SHOW server_version" 2>/dev/null || echo unknown)
-COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$( [[ -n "$(git status --porcelain -- crates Cargo.toml 2>/dev/null)" ]] && echo ' + uncommitted changes in crates/')"
+COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$( [[ -n "$(git status --porcelain -- crates Cargo.toml 2>/dev/null)" ]] && echo ' + uncommitted changes in crates/' || true)"
 "$BENCH" record --kind machine \
   --field "date=$(date -u +%Y-%m-%dT%H:%MZ)" \
   --field "commit=$COMMIT" \

@@ -55,6 +55,13 @@ async fn resume_from(
     Ok(start)
 }
 
+fn is_filtered(filter: &tgcrm_store::reader::EventFilter) -> bool {
+    !filter.event_types.is_empty()
+        || filter.aggregate_type.is_some()
+        || filter.aggregate_id.is_some()
+        || filter.workspace_id.is_some()
+}
+
 /// Run until `stop`.
 pub async fn run(
     store: EventStore,
@@ -98,6 +105,21 @@ pub async fn run(
             if stop.is_stopped() {
                 return;
             }
+            // A reactor that reads only some events would otherwise never move
+            // its checkpoint past a tail of events it does not read, and would
+            // look behind for ever. Everything up to the head seen *before*
+            // the read was visible to the read, so it is safe to pass.
+            let horizon = if is_filtered(&filter) {
+                match head(&db).await {
+                    Ok(h) => Some(h),
+                    Err(e) => {
+                        tracing::warn!(reactor = %name, error = %e, "reading the log head failed");
+                        None
+                    }
+                }
+            } else {
+                None
+            };
             let events = match read_after(&db, position, config.batch_size, &filter).await {
                 Ok(e) => e,
                 Err(e) => {
@@ -110,6 +132,14 @@ pub async fn run(
                 }
             };
             if events.is_empty() {
+                if let Some(h) = horizon.filter(|h| *h > position) {
+                    match checkpoints::save(&db, &name, VERSION, h, clock.now()).await {
+                        Ok(()) => position = h,
+                        Err(e) => {
+                            tracing::warn!(reactor = %name, error = %e, "saving the checkpoint failed")
+                        }
+                    }
+                }
                 wake.borrow_and_update();
                 tokio::select! {
                     _ = stop.stopped() => return,

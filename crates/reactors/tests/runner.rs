@@ -1,0 +1,115 @@
+//! The reactor runner: a reactor that reads only some events still moves its
+//! checkpoint to the log's head, so it never looks behind when it is not, and
+//! it handles each event it reads once, in order.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tgcrm_domain::ticket::TicketCommand;
+use tgcrm_domain::values::Status;
+use tgcrm_domain::{Clock, ManualClock, TicketId};
+use tgcrm_reactors::reactor::{ReactError, Reactor};
+use tgcrm_reactors::runner::{ReactorConfig, run};
+use tgcrm_store::reader::EventFilter;
+use tgcrm_store::shutdown::stop_signal;
+use tgcrm_store::tickets::execute;
+use tgcrm_store::{Db, EventStore, StoredEvent, checkpoints};
+use tgcrm_testkit::both_backends;
+use tgcrm_testkit::fixtures::{ctx, newest, open};
+
+/// Remembers the tickets it saw opened.
+#[derive(Default)]
+struct Openings(Mutex<Vec<String>>);
+
+#[async_trait]
+impl Reactor for Openings {
+    fn name(&self) -> &'static str {
+        "openings"
+    }
+
+    fn filter(&self) -> EventFilter {
+        EventFilter {
+            event_types: vec!["TicketOpened".into()],
+            ..EventFilter::default()
+        }
+    }
+
+    async fn react(&self, event: &StoredEvent) -> Result<(), ReactError> {
+        self.0.lock().unwrap().push(event.aggregate_id.clone());
+        Ok(())
+    }
+}
+
+both_backends!(
+    a_filtered_reactor_reaches_the_head_past_events_it_does_not_read,
+    |db: Db| async move {
+        let store = EventStore::new(db.clone());
+        let clock = ManualClock::new(chrono::Utc::now());
+        let mut opened = Vec::new();
+        for subject in ["one", "two"] {
+            let id = TicketId::new();
+            execute(
+                &store,
+                &clock,
+                &id,
+                &ctx("acme"),
+                TicketCommand::Open(open("acme", id, subject)),
+            )
+            .await
+            .unwrap();
+            // A tail of events the reactor does not read.
+            execute(
+                &store,
+                &clock,
+                &id,
+                &ctx("acme"),
+                TicketCommand::ChangeStatus(tgcrm_domain::ticket::ChangeStatus {
+                    to: Status::InProgress,
+                    reason: None,
+                }),
+            )
+            .await
+            .unwrap();
+            opened.push(id.to_string());
+        }
+        tgcrm_testkit::fixtures::wait_until_readable(&db).await;
+        let head = newest(&db).await;
+
+        let reactor = Arc::new(Openings::default());
+        let (stop, stopped) = stop_signal();
+        let task = tokio::spawn(run(
+            store.clone(),
+            reactor.clone(),
+            Arc::new(clock.clone()) as Arc<dyn Clock>,
+            ReactorConfig {
+                poll_interval: Duration::from_millis(20),
+                ..ReactorConfig::default()
+            },
+            stopped,
+        ));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let at = checkpoints::load(&db, "reactor:openings")
+                .await
+                .unwrap()
+                .map(|c| c.position);
+            if at == Some(head) {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the checkpoint stayed at {at:?}, short of the head {head}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stop.stop();
+        task.await.unwrap();
+        assert_eq!(
+            *reactor.0.lock().unwrap(),
+            opened,
+            "each opening once, in order"
+        );
+    }
+);
