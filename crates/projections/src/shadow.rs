@@ -89,7 +89,11 @@ pub async fn rebuild(
 ) -> anyhow::Result<(Position, u64)> {
     let name = projector.name();
     if db.backend() == Backend::Sqlite {
-        // In place: drop, recreate, apply.
+        // In place (SQLite serves one process): drop and recreate the tables
+        // with the checkpoint back at the start, then apply batch by batch,
+        // each batch with its checkpoint. The pool has one connection, so
+        // events are read between transactions, never inside one; a crash
+        // part-way resumes from the last batch.
         let mut tx = db.begin().await?;
         for table in projector.tables() {
             tx.execute(&format!("DROP TABLE IF EXISTS {table}"), vec![])
@@ -98,11 +102,34 @@ pub async fn rebuild(
         for stmt in projector.schema(db.backend()) {
             tx.execute(&stmt, vec![]).await?;
         }
-        let (last, n) = drain_into(db, &mut tx, projector, Position::START, &mut progress).await?;
-        checkpoints::save_in(&mut tx, name, projector.version(), last, clock.now()).await?;
+        checkpoints::save_in(
+            &mut tx,
+            name,
+            projector.version(),
+            Position::START,
+            clock.now(),
+        )
+        .await?;
         tx.commit().await?;
+        let mut position = Position::START;
+        let mut total = 0u64;
+        loop {
+            let events = read_after(db, position, 2_000, &EventFilter::default()).await?;
+            let Some(last) = events.last().map(|e| e.position) else {
+                break;
+            };
+            let mut tx = db.begin().await?;
+            for e in &events {
+                projector.apply(&mut tx, e).await?;
+            }
+            checkpoints::save_in(&mut tx, name, projector.version(), last, clock.now()).await?;
+            tx.commit().await?;
+            total += events.len() as u64;
+            progress(events.len() as u64);
+            position = last;
+        }
         checkpoints::delete(db, &request_name(name)).await?;
-        return Ok((last, n));
+        return Ok((position, total));
     }
     let schema = schema_of(projector);
     db.execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"), vec![])
