@@ -320,11 +320,13 @@ async fn main() -> anyhow::Result<()> {
             fields,
         } => {
             let mut m = serde_json::Map::new();
+            let descriptive = kind == "machine";
             m.insert("kind".into(), kind.into());
             m.insert("label".into(), label.into());
             for (k, v) in fields {
+                // The machine record is descriptive text (a commit hash may look like a number).
                 let value = match v.parse::<f64>() {
-                    Ok(n) if n.is_finite() => serde_json::json!(n),
+                    Ok(n) if n.is_finite() && !descriptive => serde_json::json!(n),
                     _ => serde_json::Value::String(v),
                 };
                 m.insert(k, value);
