@@ -38,3 +38,39 @@ pub trait Decider: cqrs_es::Aggregate<Event = Self::Fact> + Clone + Send + Sync 
         None
     }
 }
+
+/// The cqrs-es face of an aggregate, the same for all of them: `handle`
+/// decides (at the command's time), `apply` evolves; both are the aggregate's
+/// [`Decider`] methods.
+///
+/// ```ignore
+/// crate::cqrs_aggregate!(Team, AGGREGATE_TYPE, TeamCommand, TeamEvent, TeamError);
+/// ```
+#[macro_export]
+macro_rules! cqrs_aggregate {
+    ($agg:ty, $type_name:expr, $command:ty, $event:ty, $error:ty) => {
+        impl cqrs_es::Aggregate for $agg {
+            const TYPE: &'static str = $type_name;
+            type Command = ($command, chrono::DateTime<chrono::Utc>);
+            type Event = $event;
+            type Error = $error;
+            type Services = ();
+
+            async fn handle(
+                &mut self,
+                (command, now): Self::Command,
+                _services: &Self::Services,
+                sink: &cqrs_es::event_sink::EventSink<Self>,
+            ) -> Result<(), Self::Error> {
+                for event in <$agg as $crate::decider::Decider>::decide(self, command, now)? {
+                    sink.write(event, self).await;
+                }
+                Ok(())
+            }
+
+            fn apply(&mut self, event: Self::Event) {
+                <$agg as $crate::decider::Decider>::evolve(self, event);
+            }
+        }
+    };
+}

@@ -14,29 +14,13 @@ impl cqrs_es::DomainEvent for AgentEvent {
     }
 }
 
-impl cqrs_es::Aggregate for Agent {
-    const TYPE: &'static str = super::AGGREGATE_TYPE;
-    type Command = (AgentCommand, DateTime<Utc>);
-    type Event = AgentEvent;
-    type Error = AgentError;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        (command, now): Self::Command,
-        _services: &Self::Services,
-        sink: &cqrs_es::event_sink::EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        for event in Agent::decide(self, command, now)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
-        Agent::apply(self, event);
-    }
-}
+crate::cqrs_aggregate!(
+    Agent,
+    super::AGGREGATE_TYPE,
+    AgentCommand,
+    AgentEvent,
+    AgentError
+);
 
 impl crate::decider::DomainFact for AgentEvent {
     fn at(&self) -> DateTime<Utc> {

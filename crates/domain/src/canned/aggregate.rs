@@ -7,29 +7,13 @@ use super::errors::CannedError;
 use super::events::CannedEvent;
 use super::state::CannedResponse;
 
-impl cqrs_es::Aggregate for CannedResponse {
-    const TYPE: &'static str = super::AGGREGATE_TYPE;
-    type Command = (CannedCommand, DateTime<Utc>);
-    type Event = CannedEvent;
-    type Error = CannedError;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        (command, now): Self::Command,
-        _services: &Self::Services,
-        sink: &cqrs_es::event_sink::EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        for event in CannedResponse::decide(self, command, now)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
-        CannedResponse::apply(self, event);
-    }
-}
+crate::cqrs_aggregate!(
+    CannedResponse,
+    super::AGGREGATE_TYPE,
+    CannedCommand,
+    CannedEvent,
+    CannedError
+);
 
 impl crate::decider::DomainFact for CannedEvent {
     fn at(&self) -> DateTime<Utc> {

@@ -223,29 +223,13 @@ impl EscalationPolicy {
     }
 }
 
-impl cqrs_es::Aggregate for EscalationPolicy {
-    const TYPE: &'static str = AGGREGATE_TYPE;
-    type Command = (EscalationPolicyCommand, DateTime<Utc>);
-    type Event = EscalationPolicyEvent;
-    type Error = EscalationPolicyRefused;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        (command, now): Self::Command,
-        _services: &Self::Services,
-        sink: &cqrs_es::event_sink::EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        for event in EscalationPolicy::decide(self, command, now)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
-        EscalationPolicy::apply(self, event);
-    }
-}
+crate::cqrs_aggregate!(
+    EscalationPolicy,
+    AGGREGATE_TYPE,
+    EscalationPolicyCommand,
+    EscalationPolicyEvent,
+    EscalationPolicyRefused
+);
 
 impl crate::decider::DomainFact for EscalationPolicyEvent {
     fn at(&self) -> DateTime<Utc> {

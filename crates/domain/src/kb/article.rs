@@ -302,29 +302,13 @@ impl crate::decider::Refusal for ArticleError {
     }
 }
 
-impl cqrs_es::Aggregate for Article {
-    const TYPE: &'static str = ARTICLE_AGGREGATE_TYPE;
-    type Command = (ArticleCommand, DateTime<Utc>);
-    type Event = ArticleEvent;
-    type Error = ArticleError;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        (command, now): Self::Command,
-        _services: &Self::Services,
-        sink: &cqrs_es::event_sink::EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        for event in Article::decide(self, command, now)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
-        Article::apply(self, event);
-    }
-}
+crate::cqrs_aggregate!(
+    Article,
+    ARTICLE_AGGREGATE_TYPE,
+    ArticleCommand,
+    ArticleEvent,
+    ArticleError
+);
 
 impl crate::decider::Decider for Article {
     type Fact = ArticleEvent;

@@ -148,29 +148,13 @@ impl crate::decider::Refusal for LinkError {
     }
 }
 
-impl cqrs_es::Aggregate for KbLink {
-    const TYPE: &'static str = LINK_AGGREGATE_TYPE;
-    type Command = (LinkCommand, DateTime<Utc>);
-    type Event = LinkEvent;
-    type Error = LinkError;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        (command, now): Self::Command,
-        _services: &Self::Services,
-        sink: &cqrs_es::event_sink::EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        for event in KbLink::decide(self, command, now)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
-        KbLink::apply(self, event);
-    }
-}
+crate::cqrs_aggregate!(
+    KbLink,
+    LINK_AGGREGATE_TYPE,
+    LinkCommand,
+    LinkEvent,
+    LinkError
+);
 
 impl crate::decider::Decider for KbLink {
     type Fact = LinkEvent;

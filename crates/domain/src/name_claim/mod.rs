@@ -163,29 +163,13 @@ impl crate::decider::Refusal for NameClaimError {
     }
 }
 
-impl cqrs_es::Aggregate for NameClaim {
-    const TYPE: &'static str = AGGREGATE_TYPE;
-    type Command = (NameClaimCommand, DateTime<Utc>);
-    type Event = NameClaimEvent;
-    type Error = NameClaimError;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        (command, now): Self::Command,
-        _services: &Self::Services,
-        sink: &cqrs_es::event_sink::EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        for event in self.decide(command, now)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
-        NameClaim::apply(self, event);
-    }
-}
+crate::cqrs_aggregate!(
+    NameClaim,
+    AGGREGATE_TYPE,
+    NameClaimCommand,
+    NameClaimEvent,
+    NameClaimError
+);
 
 impl crate::decider::Decider for NameClaim {
     type Fact = NameClaimEvent;

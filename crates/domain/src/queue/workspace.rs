@@ -170,29 +170,13 @@ impl cqrs_es::DomainEvent for WorkspaceQueueEvent {
     }
 }
 
-impl cqrs_es::Aggregate for WorkspaceQueue {
-    const TYPE: &'static str = AGGREGATE_TYPE;
-    type Command = (WorkspaceQueueCommand, DateTime<Utc>);
-    type Event = WorkspaceQueueEvent;
-    type Error = QueueError;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        (command, now): Self::Command,
-        _services: &Self::Services,
-        sink: &cqrs_es::event_sink::EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        for event in WorkspaceQueue::decide(self, command, now)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
-        WorkspaceQueue::apply(self, event);
-    }
-}
+crate::cqrs_aggregate!(
+    WorkspaceQueue,
+    AGGREGATE_TYPE,
+    WorkspaceQueueCommand,
+    WorkspaceQueueEvent,
+    QueueError
+);
 
 impl crate::decider::DomainFact for WorkspaceQueueEvent {
     fn at(&self) -> DateTime<Utc> {

@@ -7,29 +7,13 @@ use super::errors::TemplateRefused;
 use super::events::TemplateEvent;
 use super::state::ResponseTemplate;
 
-impl cqrs_es::Aggregate for ResponseTemplate {
-    const TYPE: &'static str = super::AGGREGATE_TYPE;
-    type Command = (TemplateCommand, DateTime<Utc>);
-    type Event = TemplateEvent;
-    type Error = TemplateRefused;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        (command, now): Self::Command,
-        _services: &Self::Services,
-        sink: &cqrs_es::event_sink::EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        for event in ResponseTemplate::decide(self, command, now)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
-        ResponseTemplate::apply(self, event);
-    }
-}
+crate::cqrs_aggregate!(
+    ResponseTemplate,
+    super::AGGREGATE_TYPE,
+    TemplateCommand,
+    TemplateEvent,
+    TemplateRefused
+);
 
 impl crate::decider::DomainFact for TemplateEvent {
     fn at(&self) -> DateTime<Utc> {

@@ -308,29 +308,13 @@ impl SlaPolicy {
     }
 }
 
-impl cqrs_es::Aggregate for SlaPolicy {
-    const TYPE: &'static str = AGGREGATE_TYPE;
-    type Command = (SlaPolicyCommand, DateTime<Utc>);
-    type Event = SlaPolicyEvent;
-    type Error = SlaPolicyRefused;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        (command, now): Self::Command,
-        _services: &Self::Services,
-        sink: &cqrs_es::event_sink::EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        for event in SlaPolicy::decide(self, command, now)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
-        SlaPolicy::apply(self, event);
-    }
-}
+crate::cqrs_aggregate!(
+    SlaPolicy,
+    AGGREGATE_TYPE,
+    SlaPolicyCommand,
+    SlaPolicyEvent,
+    SlaPolicyRefused
+);
 
 impl crate::decider::DomainFact for SlaPolicyEvent {
     fn at(&self) -> DateTime<Utc> {

@@ -14,29 +14,13 @@ impl cqrs_es::DomainEvent for TeamEvent {
     }
 }
 
-impl cqrs_es::Aggregate for Team {
-    const TYPE: &'static str = super::AGGREGATE_TYPE;
-    type Command = (TeamCommand, DateTime<Utc>);
-    type Event = TeamEvent;
-    type Error = TeamError;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        (command, now): Self::Command,
-        _services: &Self::Services,
-        sink: &cqrs_es::event_sink::EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        for event in Team::decide(self, command, now)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
-        Team::apply(self, event);
-    }
-}
+crate::cqrs_aggregate!(
+    Team,
+    super::AGGREGATE_TYPE,
+    TeamCommand,
+    TeamEvent,
+    TeamError
+);
 
 impl crate::decider::DomainFact for TeamEvent {
     fn at(&self) -> DateTime<Utc> {

@@ -10,29 +10,13 @@ use super::errors::TicketError;
 use super::events::TicketEvent;
 use super::state::Ticket;
 
-impl cqrs_es::Aggregate for Ticket {
-    const TYPE: &'static str = super::AGGREGATE_TYPE;
-    type Command = (TicketCommand, DateTime<Utc>);
-    type Event = TicketEvent;
-    type Error = TicketError;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        (command, now): Self::Command,
-        _services: &Self::Services,
-        sink: &cqrs_es::event_sink::EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        for event in decide(self, command, now)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
-        Ticket::apply(self, event);
-    }
-}
+crate::cqrs_aggregate!(
+    Ticket,
+    super::AGGREGATE_TYPE,
+    TicketCommand,
+    TicketEvent,
+    TicketError
+);
 
 impl crate::decider::DomainFact for TicketEvent {
     fn at(&self) -> DateTime<Utc> {

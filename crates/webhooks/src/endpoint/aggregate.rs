@@ -250,29 +250,13 @@ fn update(
     Ok(events)
 }
 
-impl cqrs_es::Aggregate for WebhookEndpoint {
-    const TYPE: &'static str = super::AGGREGATE_TYPE;
-    type Command = (WebhookCommand, DateTime<Utc>);
-    type Event = WebhookEndpointEvent;
-    type Error = WebhookError;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        (command, now): Self::Command,
-        _services: &Self::Services,
-        sink: &cqrs_es::event_sink::EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        for event in decide(self, command, now)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
-        WebhookEndpoint::apply(self, event);
-    }
-}
+tgcrm_domain::cqrs_aggregate!(
+    WebhookEndpoint,
+    super::AGGREGATE_TYPE,
+    WebhookCommand,
+    WebhookEndpointEvent,
+    WebhookError
+);
 
 impl tgcrm_domain::Decider for WebhookEndpoint {
     type Fact = WebhookEndpointEvent;
