@@ -129,6 +129,9 @@ pub async fn rebuild(
             position = last;
         }
         checkpoints::delete(db, &request_name(name)).await?;
+        for table in projector.tables() {
+            db.execute(&format!("ANALYZE {table}"), vec![]).await?;
+        }
         return Ok((position, total));
     }
     let schema = schema_of(projector);
@@ -165,6 +168,12 @@ pub async fn rebuild(
         total += events.len() as u64;
         progress(events.len() as u64);
         position = last;
+    }
+    // Fresh tables have no planner statistics until autovacuum gets to them;
+    // without them a filtered list can pick a plan a hundred times slower.
+    for table in projector.tables() {
+        db.execute(&format!("ANALYZE {schema}.{table}"), vec![])
+            .await?;
     }
     // Swap: catch up the last events, then move the new tables into place.
     let mut tx = shadow_tx(db, &schema).await?;
