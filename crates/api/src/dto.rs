@@ -30,6 +30,17 @@ impl Problems {
         }
     }
 
+    /// `raw` as a UUID in its canonical text form, or a "must be a UUID" problem.
+    pub fn uuid(&mut self, field: &str, raw: &str) -> Option<String> {
+        match uuid::Uuid::parse_str(raw) {
+            Ok(u) => Some(u.to_string()),
+            Err(_) => {
+                self.push(field, "must be a UUID");
+                None
+            }
+        }
+    }
+
     pub fn push(&mut self, field: &str, message: impl Into<String>) {
         self.0.push(FieldError {
             field: field.to_owned(),

@@ -53,16 +53,6 @@ struct Parsed {
     group_by: Option<String>,
 }
 
-fn uuid_param(field: &str, raw: &str, p: &mut Problems) -> Option<String> {
-    match uuid::Uuid::parse_str(raw) {
-        Ok(u) => Some(u.to_string()),
-        Err(_) => {
-            p.push(field, "must be a UUID");
-            None
-        }
-    }
-}
-
 fn parse(state: &AppState, auth: &Auth, q: &MetricsQuery, p: &mut Problems) -> Parsed {
     let to = q.to.or(q.as_of).unwrap_or_else(|| state.clock.now());
     let from = q
@@ -96,8 +86,8 @@ fn parse(state: &AppState, auth: &Auth, q: &MetricsQuery, p: &mut Problems) -> P
             from,
             to,
             group_by,
-            team: q.team.as_deref().and_then(|t| uuid_param("team", t, p)),
-            agent: q.agent.as_deref().and_then(|a| uuid_param("agent", a, p)),
+            team: q.team.as_deref().and_then(|t| p.uuid("team", t)),
+            agent: q.agent.as_deref().and_then(|a| p.uuid("agent", a)),
             priority,
             as_of: q.as_of,
         },

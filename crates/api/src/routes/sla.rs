@@ -320,16 +320,6 @@ pub struct BreachesQuery {
     pub consistent_with: Option<String>,
 }
 
-fn uuid_param(field: &str, raw: &str, p: &mut Problems) -> Option<String> {
-    match uuid::Uuid::parse_str(raw) {
-        Ok(u) => Some(u.to_string()),
-        Err(_) => {
-            p.push(field, "must be a UUID");
-            None
-        }
-    }
-}
-
 /// Breached and at-risk (warned) targets of open tickets, most overdue first.
 #[utoipa::path(get, path = "/v1/sla/breaches", tag = "sla", params(BreachesQuery),
     responses((status = 200, body = BreachPageView), (status = 400, body = Problem), (status = 401, body = Problem),
@@ -353,14 +343,8 @@ pub async fn list_breaches(
             vec![]
         }
     };
-    let team = q
-        .team
-        .as_deref()
-        .and_then(|t| uuid_param("team", t, &mut p));
-    let agent = q
-        .agent
-        .as_deref()
-        .and_then(|a| uuid_param("agent", a, &mut p));
+    let team = q.team.as_deref().and_then(|t| p.uuid("team", t));
+    let agent = q.agent.as_deref().and_then(|a| p.uuid("agent", a));
     let metric = q.metric.as_deref().and_then(|m| {
         p.take(m.parse::<tgcrm_domain::sla::Metric>())
             .map(|m| m.as_str().to_owned())

@@ -146,16 +146,6 @@ pub struct ListTicketsQuery {
     pub consistent_with: Option<String>,
 }
 
-fn parse_uuid(field: &str, raw: &str, p: &mut Problems) -> Option<String> {
-    match uuid::Uuid::parse_str(raw) {
-        Ok(u) => Some(u.to_string()),
-        Err(_) => {
-            p.push(field, "must be a UUID");
-            None
-        }
-    }
-}
-
 /// List tickets, newest first, with filters.
 #[utoipa::path(get, path = "/v1/tickets", tag = "tickets", params(ListTicketsQuery),
     responses((status = 200, body = TicketPageView), (status = 400, body = Problem), (status = 401, body = Problem),
@@ -181,12 +171,9 @@ pub async fn list_tickets(
     let assignee = match q.assignee.as_deref() {
         None => None,
         Some("none") => Some(None),
-        Some(a) => parse_uuid("assignee", a, &mut p).map(Some),
+        Some(a) => p.uuid("assignee", a).map(Some),
     };
-    let team = q
-        .team
-        .as_deref()
-        .and_then(|t| parse_uuid("team", t, &mut p));
+    let team = q.team.as_deref().and_then(|t| p.uuid("team", t));
     let tag = q
         .tag
         .as_deref()
