@@ -113,19 +113,11 @@ pub async fn rebuild(
         tx.commit().await?;
         let mut position = Position::START;
         let mut total = 0u64;
-        loop {
-            let events = read_after(db, position, 2_000, &EventFilter::default()).await?;
-            let Some(last) = events.last().map(|e| e.position) else {
-                break;
-            };
-            let mut tx = db.begin().await?;
-            for e in &events {
-                projector.apply(&mut tx, e).await?;
-            }
-            checkpoints::save_in(&mut tx, name, projector.version(), last, clock.now()).await?;
-            tx.commit().await?;
-            total += events.len() as u64;
-            progress(events.len() as u64);
+        while let Some((last, n)) =
+            crate::runner::apply_batch(db, projector, position, 2_000, clock.now()).await?
+        {
+            total += n as u64;
+            progress(n as u64);
             position = last;
         }
         checkpoints::delete(db, &request_name(name)).await?;

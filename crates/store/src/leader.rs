@@ -30,7 +30,8 @@ pub struct LockSession {
 pub struct LeaderLock {
     key: i64,
     session: Arc<LockSession>,
-    pg: Option<PgPool>,
+    /// Held on the Postgres session too (not only in this process).
+    on_postgres: bool,
 }
 
 /// A stable 64-bit key for a name (FNV-1a; must not change between releases).
@@ -55,14 +56,14 @@ pub async fn try_acquire(db: &Db, name: &str) -> Result<Option<LeaderLock>, sqlx
         return Ok(Some(LeaderLock {
             key,
             session,
-            pg: None,
+            on_postgres: false,
         }));
     };
     match session.pg_try_lock(pool, key).await {
         Ok(true) => Ok(Some(LeaderLock {
             key,
             session,
-            pg: Some(pool.clone()),
+            on_postgres: true,
         })),
         Ok(false) => {
             session.unclaim(key);
@@ -128,7 +129,7 @@ impl Drop for LeaderLock {
     fn drop(&mut self) {
         let session = self.session.clone();
         let key = self.key;
-        if self.pg.take().is_none() {
+        if !self.on_postgres {
             session.unclaim(key);
             return;
         }
