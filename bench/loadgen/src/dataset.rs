@@ -22,15 +22,16 @@ use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
+use tgcrm_domain::sla::{Calendar, SlaTargets};
 use tgcrm_domain::ticket::{
-    AddMessage, Assign, Author, ChangeStatus, Channel, MessageVisibility, OpenTicket, Ticket,
-    TicketCommand, decide,
+    AddMessage, ApplySla, Assign, Author, ChangeStatus, Channel, MessageVisibility, OpenTicket,
+    Ticket, TicketCommand, decide,
 };
 use tgcrm_domain::values::{
     Customer, CustomerName, Fields, MessageText, Priority, Status, Subject, Tag, TelegramUserId,
     TelegramUsername,
 };
-use tgcrm_domain::{AgentId, MessageId, TeamId, TicketId, WorkspaceId};
+use tgcrm_domain::{AgentId, MessageId, SlaPolicyId, TeamId, TicketId, WorkspaceId};
 use tgcrm_store::{Metadata, Source};
 
 /// What to generate.
@@ -118,6 +119,9 @@ pub struct Generator {
     keys: HashMap<i64, ChaCha20Poly1305>,
     agents: Vec<AgentId>,
     teams: Vec<TeamId>,
+    /// The SLA policy every ticket is put under when it opens, as the SLA
+    /// reactor does in a desk with a default policy.
+    sla: ApplySla,
     start: DateTime<Utc>,
     per_ticket: f64,
     pub tally: Tally,
@@ -183,6 +187,15 @@ impl Generator {
         let teams = (0..spec.teams.max(1))
             .map(|_| TeamId::from_uuid(v4(&mut rng)))
             .collect();
+        let sla = ApplySla {
+            policy_id: SlaPolicyId::from_uuid(v4(&mut rng)),
+            policy_version: 1,
+            policy_name: "Standard".to_owned(),
+            calendar: Calendar::AlwaysOpen,
+            warning_percent: 80,
+            targets: SlaTargets::parse(Some(3600), Some(4 * 3600), Some(3 * 86_400))
+                .map_err(|e| anyhow!("sla targets: {}", e.reason))?,
+        };
         let start = spec.end - spec.span;
         let per_ticket = (spec.events as f64 / spec.tickets as f64).max(2.0);
         Ok(Self {
@@ -194,6 +207,7 @@ impl Generator {
             keys: HashMap::new(),
             agents,
             teams,
+            sla,
             start,
             per_ticket,
             tally: Tally::default(),
@@ -356,6 +370,8 @@ impl Generator {
         let mut out = Output::default();
         self.customer_key(tg, at, &mut out);
         self.decide_into(&mut active, command, at, false, &mut out)?;
+        let sla = TicketCommand::ApplySla(self.sla.clone());
+        self.decide_into(&mut active, sla, at, false, &mut out)?;
         self.tally.tickets += 1;
         let next = at + self.gap();
         if next <= self.spec.end {

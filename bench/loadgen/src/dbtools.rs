@@ -39,7 +39,7 @@ pub async fn wait_caught_up(
     let (head_sql, cp_sql) = match &db {
         Db::Postgres(_, _) => (
             "SELECT transaction_id::text::bigint AS transaction_id, position FROM events \
-             ORDER BY transaction_id DESC, position DESC LIMIT 1",
+             ORDER BY events.transaction_id DESC, events.position DESC LIMIT 1",
             "SELECT name, transaction_id, position FROM checkpoints \
              WHERE name NOT LIKE 'rebuild-request:%' AND name NOT LIKE 'shadow:%'",
         ),

@@ -4,6 +4,7 @@
 
 pub mod agents;
 pub mod audit_chain;
+pub mod bulk;
 pub mod canned;
 pub mod consistency;
 pub mod conversation;

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use tgcrm_domain::Clock;
 use tgcrm_store::checkpoints;
-use tgcrm_store::reader::{EventFilter, read_after};
+use tgcrm_store::reader::{EventFilter, head, read_after};
 use tgcrm_store::shutdown::Stop;
-use tgcrm_store::{Db, EventStore, Position};
+use tgcrm_store::{Db, EventStore, Position, StoredEvent};
 
 use crate::consistency::Consistency;
 use crate::lock;
@@ -97,6 +97,41 @@ impl Clock for FixedNow {
     }
 }
 
+/// What `projector` reads: the aggregate types it names, or everything.
+pub fn filter_of(projector: &dyn Projector) -> EventFilter {
+    EventFilter {
+        aggregate_types: projector.reads().iter().map(|t| (*t).to_owned()).collect(),
+        ..EventFilter::default()
+    }
+}
+
+/// The next events after `from` that `projector` reads, and the position it
+/// may move to: its last event, or, when a filtered read comes back short,
+/// the head of the log as it was before the read (nothing the projector
+/// reads lies in between). `None` when there is nothing to do.
+pub async fn next_batch(
+    db: &Db,
+    projector: &dyn Projector,
+    from: Position,
+    batch_size: i64,
+) -> anyhow::Result<Option<(Vec<StoredEvent>, Position)>> {
+    let filter = filter_of(projector);
+    let horizon = if filter.is_filtered() {
+        Some(head(db).await?)
+    } else {
+        None
+    };
+    let events = read_after(db, from, batch_size, &filter).await?;
+    let mut reached = events.last().map_or(from, |e| e.position);
+    if let Some(h) = horizon
+        && (events.len() as i64) < batch_size
+        && h > reached
+    {
+        reached = h;
+    }
+    Ok((reached > from).then_some((events, reached)))
+}
+
 /// Apply one batch after `from`. `None` when there was nothing to read.
 pub async fn apply_batch(
     db: &Db,
@@ -105,19 +140,12 @@ pub async fn apply_batch(
     batch_size: i64,
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<Option<(Position, usize)>> {
-    let events = read_after(db, from, batch_size, &EventFilter::default()).await?;
-    let Some(last) = events.last().map(|e| e.position) else {
+    let Some((events, last)) = next_batch(db, projector, from, batch_size).await? else {
         return Ok(None);
     };
     let mut tx = db.begin().await?;
-    for e in &events {
-        projector.apply(&mut tx, e).await.map_err(|err| {
-            err.context(format!(
-                "projector {} failed on event at {}",
-                projector.name(),
-                e.position
-            ))
-        })?;
+    if !events.is_empty() {
+        projector.apply_batch(&mut tx, &events).await?;
     }
     checkpoints::save_in(&mut tx, projector.name(), projector.version(), last, now).await?;
     tx.commit().await?;

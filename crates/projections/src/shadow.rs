@@ -10,10 +10,12 @@
 //! do it; progress is kept as `shadow:<projector>`.
 
 use tgcrm_domain::Clock;
-use tgcrm_store::reader::{EventFilter, read_after};
 use tgcrm_store::{Backend, Db, Position, Tx, checkpoints};
 
 use crate::projector::Projector;
+
+/// Events per transaction while rebuilding.
+const BATCH: i64 = 2_000;
 
 pub fn request_name(projector: &str) -> String {
     format!("rebuild-request:{projector}")
@@ -65,18 +67,13 @@ async fn drain_into(
     mut progress: impl FnMut(u64),
 ) -> anyhow::Result<(Position, u64)> {
     let mut n = 0u64;
-    loop {
-        let events = read_after(db, from, 2_000, &EventFilter::default()).await?;
-        let Some(last) = events.last().map(|e| e.position) else {
-            return Ok((from, n));
-        };
-        for e in &events {
-            projector.apply(tx, e).await?;
-        }
+    while let Some((events, last)) = crate::runner::next_batch(db, projector, from, BATCH).await? {
+        projector.apply_batch(tx, &events).await?;
         n += events.len() as u64;
         progress(events.len() as u64);
         from = last;
     }
+    Ok((from, n))
 }
 
 /// Rebuild `projector` from the start of the log; returns the position it
@@ -114,7 +111,7 @@ pub async fn rebuild(
         let mut position = Position::START;
         let mut total = 0u64;
         while let Some((last, n)) =
-            crate::runner::apply_batch(db, projector, position, 2_000, clock.now()).await?
+            crate::runner::apply_batch(db, projector, position, BATCH, clock.now()).await?
         {
             total += n as u64;
             progress(n as u64);
@@ -139,15 +136,11 @@ pub async fn rebuild(
     // Build in batches, each its own transaction, while the API reads the old tables.
     let mut position = Position::START;
     let mut total = 0u64;
-    loop {
-        let events = read_after(db, position, 2_000, &EventFilter::default()).await?;
-        let Some(last) = events.last().map(|e| e.position) else {
-            break;
-        };
+    while let Some((events, last)) =
+        crate::runner::next_batch(db, projector, position, BATCH).await?
+    {
         let mut tx = shadow_tx(db, &schema).await?;
-        for e in &events {
-            projector.apply(&mut tx, e).await?;
-        }
+        projector.apply_batch(&mut tx, &events).await?;
         checkpoints::save_in(
             &mut tx,
             &progress_name(name),

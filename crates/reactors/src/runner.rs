@@ -55,13 +55,6 @@ async fn resume_from(
     Ok(start)
 }
 
-fn is_filtered(filter: &tgcrm_store::reader::EventFilter) -> bool {
-    !filter.event_types.is_empty()
-        || filter.aggregate_type.is_some()
-        || filter.aggregate_id.is_some()
-        || filter.workspace_id.is_some()
-}
-
 /// Run until `stop`.
 pub async fn run(
     store: EventStore,
@@ -109,7 +102,7 @@ pub async fn run(
             // its checkpoint past a tail of events it does not read, and would
             // look behind for ever. Everything up to the head seen *before*
             // the read was visible to the read, so it is safe to pass.
-            let horizon = if is_filtered(&filter) {
+            let horizon = if filter.is_filtered() {
                 match head(&db).await {
                     Ok(h) => Some(h),
                     Err(e) => {

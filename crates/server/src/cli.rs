@@ -27,6 +27,9 @@ pub enum Command {
         /// The projection to rebuild (ticket_list, conversation); all when absent.
         #[arg(long)]
         projection: Option<String>,
+        /// How many projections to rebuild at the same time.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: u16,
     },
     /// API tokens.
     Token {

@@ -27,8 +27,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("database is up to date ({})", settings.database_display());
             Ok(())
         }
-        Command::Replay { projection } => {
-            replay(&settings, clock.as_ref(), projection.as_deref()).await
+        Command::Replay { projection, jobs } => {
+            replay(
+                &settings,
+                clock.as_ref(),
+                projection.as_deref(),
+                usize::from(jobs),
+            )
+            .await
         }
         Command::Token { command } => token(&settings, clock.as_ref(), command).await,
         Command::Events {
@@ -46,6 +52,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 event_types: types,
                 aggregate_type: None,
                 aggregate_id: None,
+                ..EventFilter::default()
             };
             export(&settings, format, after.as_deref(), until, filter).await
         }
@@ -190,7 +197,12 @@ async fn token(
     Ok(())
 }
 
-async fn replay(settings: &Settings, clock: &dyn Clock, only: Option<&str>) -> anyhow::Result<()> {
+async fn replay(
+    settings: &Settings,
+    clock: &dyn Clock,
+    only: Option<&str>,
+    jobs: usize,
+) -> anyhow::Result<()> {
     let db = connect_and_migrate(settings).await?;
     let projectors: Vec<_> = tgcrm_projections::all()
         .into_iter()
@@ -204,8 +216,9 @@ async fn replay(settings: &Settings, clock: &dyn Clock, only: Option<&str>) -> a
             names.join(", ")
         );
     }
-    for p in projectors {
-        let report = tgcrm_projections::rebuild::rebuild(&db, p.as_ref(), clock, true).await?;
+    let reports =
+        tgcrm_projections::rebuild::rebuild_all(&db, &projectors, clock, true, jobs).await?;
+    for report in reports {
         eprintln!(
             "{}: {} events in {:.2}s ({:.0} events/s)",
             report.projector,

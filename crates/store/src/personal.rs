@@ -231,12 +231,16 @@ async fn ciphers(
     Ok(out)
 }
 
-fn owners_in(event_type: &str, payload: &mut Value, found: &mut HashSet<Owner>) {
+/// Adds the owners of the sealed fields in `payload` to `found`; whether it has any.
+fn owners_in(event_type: &str, payload: &mut Value, found: &mut HashSet<Owner>) -> bool {
+    let mut any = false;
     for_each_personal(event_type, payload, &mut |v| {
         if let Some((owner, _)) = v.as_str().and_then(parse) {
             found.insert(owner);
+            any = true;
         }
     });
+    any
 }
 
 fn reveal_with(
@@ -261,19 +265,19 @@ fn reveal_with(
 /// kept in `raw_payload`); erased subjects read as `[erased]`.
 pub async fn reveal_events(db: &Db, events: &mut [StoredEvent]) -> Result<(), SqlError> {
     let mut found = HashSet::new();
-    for e in events.iter_mut() {
-        owners_in(&e.event_type, &mut e.payload, &mut found);
-    }
+    // Only events with sealed fields are copied and opened.
+    let sealed: Vec<bool> = events
+        .iter_mut()
+        .map(|e| owners_in(&e.event_type, &mut e.payload, &mut found))
+        .collect();
     if found.is_empty() {
         return Ok(());
     }
     let keys = ciphers(db, &found).await?;
-    for e in events.iter_mut() {
+    for (e, _) in events.iter_mut().zip(sealed).filter(|(_, s)| *s) {
         let raw = e.payload.clone();
         reveal_with(&e.event_type, &mut e.payload, &keys);
-        if raw != e.payload {
-            e.raw_payload = Some(raw);
-        }
+        e.raw_payload = Some(raw);
     }
     Ok(())
 }

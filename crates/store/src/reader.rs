@@ -19,7 +19,20 @@ pub struct EventFilter {
     pub workspace_id: Option<String>,
     pub event_types: Vec<String>,
     pub aggregate_type: Option<String>,
+    /// Any of these aggregate types (a projector's `reads`).
+    pub aggregate_types: Vec<String>,
     pub aggregate_id: Option<String>,
+}
+
+impl EventFilter {
+    /// Whether it leaves any event out.
+    pub fn is_filtered(&self) -> bool {
+        self.workspace_id.is_some()
+            || !self.event_types.is_empty()
+            || self.aggregate_type.is_some()
+            || !self.aggregate_types.is_empty()
+            || self.aggregate_id.is_some()
+    }
 }
 
 /// Up to `limit` events after `after`, in global order.
@@ -54,6 +67,17 @@ pub async fn read_after(
         args.push(t.clone().into());
         sql.push_str(&format!(" AND aggregate_type = ${}", args.len()));
     }
+    if !filter.aggregate_types.is_empty() {
+        let mut placeholders = Vec::new();
+        for t in &filter.aggregate_types {
+            args.push(t.clone().into());
+            placeholders.push(format!("${}", args.len()));
+        }
+        sql.push_str(&format!(
+            " AND aggregate_type IN ({})",
+            placeholders.join(", ")
+        ));
+    }
     if let Some(id) = &filter.aggregate_id {
         args.push(id.clone().into());
         sql.push_str(&format!(" AND aggregate_id = ${}", args.len()));
@@ -69,7 +93,10 @@ pub async fn read_after(
     args.push(limit.into());
     match backend {
         Backend::Postgres => sql.push_str(&format!(
-            " ORDER BY transaction_id, position LIMIT ${}",
+            // Qualified: a bare `transaction_id` would name the select
+            // list's bigint cast, which no index orders, and every read
+            // would sort the rest of the log.
+            " ORDER BY events.transaction_id, events.position LIMIT ${}",
             args.len()
         )),
         Backend::Sqlite => sql.push_str(&format!(" ORDER BY position LIMIT ${}", args.len())),
@@ -153,7 +180,7 @@ pub async fn newest(db: &Db) -> Result<Position, SqlError> {
     let sql = match db.backend() {
         Backend::Postgres => {
             "SELECT transaction_id::text::bigint AS transaction_id, position FROM events \
-             ORDER BY transaction_id DESC, position DESC LIMIT 1"
+             ORDER BY events.transaction_id DESC, events.position DESC LIMIT 1"
         }
         Backend::Sqlite => {
             "SELECT 0 AS transaction_id, position FROM events ORDER BY position DESC LIMIT 1"
@@ -172,7 +199,7 @@ pub async fn head(db: &Db) -> Result<Position, SqlError> {
         Backend::Postgres => {
             "SELECT transaction_id::text::bigint AS transaction_id, position FROM events \
              WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
-             ORDER BY transaction_id DESC, position DESC LIMIT 1"
+             ORDER BY events.transaction_id DESC, events.position DESC LIMIT 1"
         }
         Backend::Sqlite => {
             "SELECT 0 AS transaction_id, position FROM events ORDER BY position DESC LIMIT 1"

@@ -131,7 +131,7 @@ impl Replayer {
             tgcrm_store::Backend::Sqlite => "0",
         };
         let order = match self.store.db().backend() {
-            tgcrm_store::Backend::Postgres => "transaction_id, position",
+            tgcrm_store::Backend::Postgres => "events.transaction_id, events.position",
             tgcrm_store::Backend::Sqlite => "position",
         };
         let sql = format!(

@@ -120,6 +120,7 @@ pub async fn stream(
             event_types,
             aggregate_type: q.aggregate_type.clone(),
             aggregate_id: q.aggregate_id.clone(),
+            ..EventFilter::default()
         },
         position,
         pending: Default::default(),

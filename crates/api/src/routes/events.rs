@@ -111,6 +111,7 @@ pub async fn global_feed(
         event_types,
         aggregate_type: q.aggregate_type.clone(),
         aggregate_id: q.aggregate_id.clone(),
+        ..EventFilter::default()
     };
     let events = read_after(state.store.db(), after, limit, &filter).await?;
     let next = events.last().map(|e| e.position).unwrap_or(after);

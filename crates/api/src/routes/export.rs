@@ -110,6 +110,7 @@ pub async fn export(
             event_types,
             aggregate_type: None,
             aggregate_id: None,
+            ..EventFilter::default()
         },
         position,
         until: q.until,

@@ -13,6 +13,7 @@ mod workspace;
 #[cfg(test)]
 mod tests;
 
+pub use workspace::AGGREGATE_TYPE as WORKSPACE_QUEUE_AGGREGATE_TYPE;
 pub use workspace::{
     AGGREGATE_TYPE as WORKSPACE_QUEUE_TYPE, WorkspaceQueue, WorkspaceQueueCommand,
     WorkspaceQueueEvent,

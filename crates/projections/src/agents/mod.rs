@@ -66,6 +66,10 @@ impl Projector for AgentsProjector {
         2
     }
 
+    fn reads(&self) -> &'static [&'static str] {
+        &[tgcrm_domain::agent::AGGREGATE_TYPE]
+    }
+
     fn tables(&self) -> &'static [&'static str] {
         &["rm_agents"]
     }

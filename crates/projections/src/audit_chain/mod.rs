@@ -11,9 +11,12 @@ mod verify;
 pub use hash::{GENESIS, event_hash};
 pub use verify::{Break, VerifyReport, verify};
 
+use std::collections::{HashMap, HashSet};
+
 use async_trait::async_trait;
 use tgcrm_store::{Backend, Db, SqlError, StoredEvent, Tx, args};
 
+use crate::bulk;
 use crate::projector::Projector;
 use crate::schema::ddl;
 
@@ -84,30 +87,63 @@ impl Projector for AuditChainProjector {
     }
 
     async fn apply(&self, tx: &mut Tx, event: &StoredEvent) -> anyhow::Result<()> {
-        let previous = head_in(tx, &event.workspace_id).await?;
-        if previous
-            .as_ref()
-            .is_some_and(|p| p.event_id == event.event_id)
-        {
-            return Ok(());
+        self.apply_batch(tx, std::slice::from_ref(event)).await
+    }
+
+    /// Links the batch in memory from each workspace's head, then writes the
+    /// links with a few multi-row inserts. Events already linked (a batch
+    /// applied again) are skipped.
+    async fn apply_batch(&self, tx: &mut Tx, events: &[StoredEvent]) -> anyhow::Result<()> {
+        #[derive(sqlx::FromRow)]
+        struct Linked {
+            event_id: String,
         }
-        let (index, prev_hash) = match previous {
-            Some(p) => (p.chain_index + 1, p.hash),
-            None => (1, GENESIS.to_owned()),
-        };
-        let hash = event_hash(&prev_hash, event);
-        tx.execute(
-            "INSERT INTO audit_chain (workspace_id, chain_index, transaction_id, position, event_id, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-            args![
+        let ids: Vec<String> = events.iter().map(|e| e.event_id.clone()).collect();
+        let linked: HashSet<String> = bulk::fetch_in::<Linked>(
+            tx,
+            "SELECT event_id FROM audit_chain WHERE event_id",
+            "",
+            &ids,
+        )
+        .await?
+        .into_iter()
+        .map(|l| l.event_id)
+        .collect();
+        // Per workspace: the index and hash of its newest link.
+        let mut heads: HashMap<String, (i64, String)> = HashMap::new();
+        let mut rows = Vec::new();
+        for event in events {
+            if linked.contains(&event.event_id) {
+                continue;
+            }
+            if !heads.contains_key(&event.workspace_id) {
+                let head = head_in(tx, &event.workspace_id)
+                    .await?
+                    .map_or((0, GENESIS.to_owned()), |p| (p.chain_index, p.hash));
+                heads.insert(event.workspace_id.clone(), head);
+            }
+            let Some(head) = heads.get_mut(&event.workspace_id) else {
+                continue;
+            };
+            let index = head.0 + 1;
+            let prev_hash = std::mem::take(&mut head.1);
+            let hash = event_hash(&prev_hash, event);
+            rows.push(args![
                 event.workspace_id.as_str(),
                 index,
                 event.position.transaction_id,
                 event.position.position,
                 event.event_id.as_str(),
                 prev_hash,
-                hash,
-            ],
+                hash.clone(),
+            ]);
+            *head = (index, hash);
+        }
+        bulk::insert(
+            tx,
+            "INSERT INTO audit_chain (workspace_id, chain_index, transaction_id, position, event_id, prev_hash, hash)",
+            "ON CONFLICT DO NOTHING",
+            rows,
         )
         .await?;
         Ok(())

@@ -44,6 +44,10 @@ impl Projector for CannedProjector {
         1
     }
 
+    fn reads(&self) -> &'static [&'static str] {
+        &[tgcrm_domain::canned::AGGREGATE_TYPE]
+    }
+
     fn tables(&self) -> &'static [&'static str] {
         &["rm_canned_responses"]
     }

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use tgcrm_domain::ticket::{Author, TicketEvent};
 use tgcrm_store::{Backend, StoredEvent, Tx, args};
 
+use crate::bulk;
 use crate::projector::Projector;
 use crate::schema::ddl;
 
@@ -55,6 +56,13 @@ impl Projector for ConversationProjector {
         2
     }
 
+    fn reads(&self) -> &'static [&'static str] {
+        &[
+            tgcrm_domain::ticket::AGGREGATE_TYPE,
+            tgcrm_store::personal::SUBJECT_AGGREGATE,
+        ]
+    }
+
     fn tables(&self) -> &'static [&'static str] {
         &["rm_messages"]
     }
@@ -64,67 +72,83 @@ impl Projector for ConversationProjector {
     }
 
     async fn apply(&self, tx: &mut Tx, stored: &StoredEvent) -> anyhow::Result<()> {
-        if let Some((subject, _)) = tgcrm_store::personal::erased(stored) {
-            tx.execute(
-                "UPDATE rm_messages SET text = $3, attachments = $4 WHERE workspace_id = $1 AND data_subject = $2",
-                args![
-                    stored.workspace_id.as_str(),
-                    subject,
-                    tgcrm_store::personal::ERASED,
-                    serde_json::json!([]),
-                ],
-            )
-            .await?;
-            return Ok(());
-        }
-        let Some(event) = stored.ticket_event() else {
-            return Ok(());
-        };
-        match event? {
-            TicketEvent::MessageAdded {
-                message_id,
-                author,
-                visibility,
-                text,
-                attachments,
-                at,
-                ..
-            } => {
+        self.apply_batch(tx, std::slice::from_ref(stored)).await
+    }
+
+    /// New messages are gathered and inserted a few hundred rows per
+    /// statement; an edit or an erasure first writes what is gathered, so
+    /// statements still run in log order.
+    async fn apply_batch(&self, tx: &mut Tx, events: &[StoredEvent]) -> anyhow::Result<()> {
+        let mut added = Vec::new();
+        for stored in events {
+            if let Some((subject, _)) = tgcrm_store::personal::erased(stored) {
+                insert_messages(tx, std::mem::take(&mut added)).await?;
                 tx.execute(
-                    "INSERT INTO rm_messages (message_id, ticket_id, workspace_id, sequence, author_kind, author_id, \
-                     visibility, text, attachments, created_at, data_subject) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (message_id) DO NOTHING",
+                    "UPDATE rm_messages SET text = $3, attachments = $4 WHERE workspace_id = $1 AND data_subject = $2",
                     args![
-                        message_id.to_string(),
-                        stored.aggregate_id.as_str(),
                         stored.workspace_id.as_str(),
-                        stored.sequence,
-                        author.kind(),
-                        author_id(&author),
-                        visibility.as_str(),
-                        text,
-                        serde_json::to_value(&attachments)?,
-                        at,
-                        tgcrm_store::personal::subject_of(stored),
+                        subject,
+                        tgcrm_store::personal::ERASED,
+                        serde_json::json!([]),
                     ],
                 )
                 .await?;
+                continue;
             }
-            TicketEvent::MessageEdited {
-                message_id,
-                text,
-                at,
-                ..
-            } => {
-                tx.execute(
-                    "UPDATE rm_messages SET text = $2, edited_at = $3, edit_sequence = $4 \
-                     WHERE message_id = $1 AND (edit_sequence IS NULL OR edit_sequence < $4)",
-                    args![message_id.to_string(), text, at, stored.sequence],
-                )
-                .await?;
+            let Some(event) = stored.ticket_event() else {
+                continue;
+            };
+            match event? {
+                TicketEvent::MessageAdded {
+                    message_id,
+                    author,
+                    visibility,
+                    text,
+                    attachments,
+                    at,
+                    ..
+                } => added.push(args![
+                    message_id.to_string(),
+                    stored.aggregate_id.as_str(),
+                    stored.workspace_id.as_str(),
+                    stored.sequence,
+                    author.kind(),
+                    author_id(&author),
+                    visibility.as_str(),
+                    text,
+                    serde_json::to_value(&attachments)?,
+                    at,
+                    tgcrm_store::personal::subject_of(stored),
+                ]),
+                TicketEvent::MessageEdited {
+                    message_id,
+                    text,
+                    at,
+                    ..
+                } => {
+                    insert_messages(tx, std::mem::take(&mut added)).await?;
+                    tx.execute(
+                        "UPDATE rm_messages SET text = $2, edited_at = $3, edit_sequence = $4 \
+                         WHERE message_id = $1 AND (edit_sequence IS NULL OR edit_sequence < $4)",
+                        args![message_id.to_string(), text, at, stored.sequence],
+                    )
+                    .await?;
+                }
+                _ => {}
             }
-            _ => {}
         }
-        Ok(())
+        insert_messages(tx, added).await
     }
+}
+
+async fn insert_messages(tx: &mut Tx, rows: Vec<Vec<tgcrm_store::Arg>>) -> anyhow::Result<()> {
+    bulk::insert(
+        tx,
+        "INSERT INTO rm_messages (message_id, ticket_id, workspace_id, sequence, author_kind, author_id, \
+         visibility, text, attachments, created_at, data_subject)",
+        "ON CONFLICT (message_id) DO NOTHING",
+        rows,
+    )
+    .await?;
+    Ok(())
 }

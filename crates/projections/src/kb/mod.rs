@@ -145,6 +145,13 @@ impl Projector for KnowledgeBaseProjector {
         1
     }
 
+    fn reads(&self) -> &'static [&'static str] {
+        &[
+            tgcrm_domain::kb::ARTICLE_AGGREGATE_TYPE,
+            tgcrm_domain::kb::LINK_AGGREGATE_TYPE,
+        ]
+    }
+
     fn tables(&self) -> &'static [&'static str] {
         &[
             "rm_kb_articles",

@@ -5,16 +5,20 @@
 //! tickets with their age, waiting customer and segment, and the rules that
 //! already fired.
 //!
-//! The clocks are folded with the domain's own [`TicketSla`], so a row shows
-//! exactly what the ticket aggregate decides on.
+//! The clocks are folded with the domain's own
+//! [`TicketSla`](tgcrm_domain::sla::TicketSla), so a row shows exactly what
+//! the ticket aggregate decides on. A batch is folded in memory
+//! (`deadlines_fold`) and each changed row written once.
 
+use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use tgcrm_domain::sla::policy::SEGMENT_FIELD;
-use tgcrm_domain::sla::{Deadline, DeadlineState, TicketSla};
-use tgcrm_domain::ticket::TicketEvent;
+use tgcrm_domain::sla::{Deadline, DeadlineState};
 use tgcrm_store::{Arg, Backend, Db, SqlError, StoredEvent, Tx, args};
 
+use super::batch::{ticket_events, tickets_where};
+use super::deadlines_fold::Fold;
+use crate::bulk::{fetch_in, insert};
 use crate::projector::Projector;
 use crate::schema::ddl;
 
@@ -80,39 +84,6 @@ const SCHEMA: &[&str] = &[
     )",
 ];
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct TicketRow {
-    state: serde_json::Value,
-    status: String,
-    priority: String,
-    team_id: Option<String>,
-    agent_id: Option<String>,
-    segment: Option<String>,
-    opened_at: DateTime<Utc>,
-    opened_event_id: String,
-    awaiting_event_id: Option<String>,
-    version: i64,
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct OldDeadline {
-    metric: String,
-    cycle: i64,
-    policy_version: i64,
-    warn_at: Option<DateTime<Utc>>,
-    due_at: Option<DateTime<Utc>>,
-    source_event_id: String,
-}
-
-fn segment_of(fields: &tgcrm_domain::values::Fields) -> Option<String> {
-    let key = tgcrm_domain::values::FieldKey::parse(SEGMENT_FIELD).ok()?;
-    match fields.get(&key)? {
-        serde_json::Value::String(s) => Some(s.trim().to_owned()),
-        serde_json::Value::Null => None,
-        other => Some(other.to_string()),
-    }
-}
-
 /// When the monitor must look at a deadline next, and for what.
 pub fn next_check(d: &Deadline) -> (Option<DateTime<Utc>>, Option<&'static str>) {
     match d.state {
@@ -137,6 +108,10 @@ impl Projector for DeadlinesProjector {
         1
     }
 
+    fn reads(&self) -> &'static [&'static str] {
+        &[tgcrm_domain::ticket::AGGREGATE_TYPE]
+    }
+
     fn tables(&self) -> &'static [&'static str] {
         &["rm_sla_tickets", "rm_sla_deadlines", "rm_sla_escalations"]
     }
@@ -145,213 +120,149 @@ impl Projector for DeadlinesProjector {
         SCHEMA.iter().map(|s| ddl(backend, s)).collect()
     }
 
-    async fn apply(&self, tx: &mut Tx, stored: &StoredEvent) -> anyhow::Result<()> {
-        let Some(event) = stored.ticket_event() else {
+    async fn apply(&self, tx: &mut Tx, event: &StoredEvent) -> anyhow::Result<()> {
+        self.apply_batch(tx, std::slice::from_ref(event)).await
+    }
+
+    async fn apply_batch(&self, tx: &mut Tx, events: &[StoredEvent]) -> anyhow::Result<()> {
+        let events = ticket_events(NAME, events)?;
+        let keys = tickets_where(&events, |_| true);
+        if keys.is_empty() {
             return Ok(());
-        };
-        let event = event?;
-        let id = stored.aggregate_id.as_str();
-        let seq = stored.sequence;
-        let row: Option<TicketRow> = tx
-            .fetch_optional(
-                "SELECT state, status, priority, team_id, agent_id, segment, opened_at, opened_event_id, \
-                 awaiting_event_id, version FROM rm_sla_tickets WHERE ticket_id = $1",
-                args![id],
-            )
-            .await?;
-        let mut row = match (row, &event) {
-            (Some(r), _) if r.version >= seq => return Ok(()),
-            (Some(r), _) => r,
-            (None, TicketEvent::Opened { at, .. }) => TicketRow {
-                state: serde_json::Value::Null,
-                status: "open".into(),
-                priority: "normal".into(),
-                team_id: None,
-                agent_id: None,
-                segment: None,
-                opened_at: *at,
-                opened_event_id: stored.event_id.clone(),
-                awaiting_event_id: None,
-                version: 0,
-            },
-            // Events of a ticket whose opening this projection never saw.
-            (None, _) => return Ok(()),
-        };
-        let mut sla: TicketSla = if row.state.is_null() {
-            TicketSla::default()
-        } else {
-            serde_json::from_value(row.state.clone())?
-        };
-        let waiting_before = sla.awaiting_reply_since;
-        sla.apply(&event);
-        if sla.awaiting_reply_since.is_some() && waiting_before.is_none() {
-            row.awaiting_event_id = Some(stored.event_id.clone());
-        } else if sla.awaiting_reply_since.is_none() {
-            row.awaiting_event_id = None;
         }
-        match &event {
-            TicketEvent::Opened {
-                priority, fields, ..
-            } => {
-                row.priority = priority.as_str().to_owned();
-                row.segment = segment_of(fields);
-            }
-            TicketEvent::PriorityChanged { to, .. } => row.priority = to.as_str().to_owned(),
-            TicketEvent::Assigned {
-                agent_id, team_id, ..
-            } => {
-                row.agent_id = agent_id.map(|a| a.to_string());
-                row.team_id = team_id.map(|t| t.to_string());
-            }
-            TicketEvent::Unassigned { .. } => row.agent_id = None,
-            TicketEvent::StatusChanged { to, .. } => row.status = to.as_str().to_owned(),
-            TicketEvent::FieldsChanged { set, removed, .. } => {
-                if let Some(s) = segment_of(set) {
-                    row.segment = Some(s);
-                } else if removed.iter().any(|k| k.as_str() == SEGMENT_FIELD) {
-                    row.segment = None;
-                }
-            }
-            TicketEvent::TicketEscalated {
-                policy_id,
-                rule_id,
-                tier,
-                at,
-                ..
-            } => {
-                tx.execute(
-                    "INSERT INTO rm_sla_escalations (ticket_id, policy_id, rule_id, workspace_id, tier, event_id, \
-                     escalated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-                    args![
-                        id,
-                        policy_id.to_string(),
-                        rule_id.to_string(),
-                        stored.workspace_id.as_str(),
-                        i64::from(*tier),
-                        stored.event_id.as_str(),
-                        *at
-                    ],
-                )
-                .await?;
-            }
-            _ => {}
-        }
-        let active = matches!(
-            row.status.as_str(),
-            "open" | "in_progress" | "waiting_on_customer"
-        ) && !matches!(event, TicketEvent::Archived { .. });
-        tx.execute(
-            "INSERT INTO rm_sla_tickets (ticket_id, workspace_id, state, status, priority, team_id, agent_id, segment, \
-             active, opened_at, opened_event_id, awaiting_reply_since, awaiting_event_id, last_event_id, version) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-             ON CONFLICT (ticket_id) DO UPDATE SET state = excluded.state, status = excluded.status, \
-             priority = excluded.priority, team_id = excluded.team_id, agent_id = excluded.agent_id, \
-             segment = excluded.segment, active = excluded.active, awaiting_reply_since = excluded.awaiting_reply_since, \
-             awaiting_event_id = excluded.awaiting_event_id, last_event_id = excluded.last_event_id, \
-             version = excluded.version",
-            args![
-                id,
-                stored.workspace_id.as_str(),
-                serde_json::to_value(&sla)?,
-                row.status.as_str(),
-                row.priority.as_str(),
-                row.team_id.clone(),
-                row.agent_id.clone(),
-                row.segment.clone(),
-                active,
-                row.opened_at,
-                row.opened_event_id.as_str(),
-                sla.awaiting_reply_since,
-                row.awaiting_event_id.clone(),
-                stored.event_id.as_str(),
-                seq
-            ],
+        let tickets = fetch_in(
+            tx,
+            "SELECT ticket_id, workspace_id, state, status, priority, team_id, agent_id, segment, active, \
+             opened_at, opened_event_id, awaiting_event_id, last_event_id, version FROM rm_sla_tickets \
+             WHERE ticket_id",
+            "",
+            &keys,
         )
         .await?;
-        write_deadlines(tx, stored, &sla, &row).await
+        let deadlines = fetch_in(
+            tx,
+            &format!("SELECT {DEADLINE_COLUMNS}, updated_at FROM rm_sla_deadlines WHERE ticket_id"),
+            "",
+            &keys,
+        )
+        .await?;
+        let mut fold = Fold::new(tickets, deadlines);
+        for (stored, event) in &events {
+            fold.apply(stored, event).with_context(|| {
+                format!("projector {NAME} failed on event at {}", stored.position)
+            })?;
+        }
+        write(tx, fold).await
     }
 }
 
-async fn write_deadlines(
-    tx: &mut Tx,
-    stored: &StoredEvent,
-    sla: &TicketSla,
-    row: &TicketRow,
-) -> anyhow::Result<()> {
-    let id = stored.aggregate_id.as_str();
-    let old: Vec<OldDeadline> = tx
-        .fetch_all(
-            "SELECT metric, cycle, policy_version, warn_at, due_at, source_event_id FROM rm_sla_deadlines \
-             WHERE ticket_id = $1",
-            args![id],
-        )
-        .await?;
-    let deadlines = sla.deadlines();
-    for o in &old {
-        if !deadlines.iter().any(|d| d.metric.as_str() == o.metric) {
+/// Write what a batch changed: each changed row once.
+async fn write(tx: &mut Tx, fold: Fold) -> anyhow::Result<()> {
+    let mut tickets = Vec::with_capacity(fold.tickets.len());
+    for (id, t) in fold.tickets {
+        tickets.push(args![
+            id,
+            t.workspace_id,
+            serde_json::to_value(&t.sla)?,
+            t.status,
+            t.priority,
+            t.team_id,
+            t.agent_id,
+            t.segment,
+            t.active,
+            t.opened_at,
+            t.opened_event_id,
+            t.sla.awaiting_reply_since,
+            t.awaiting_event_id,
+            t.last_event_id,
+            t.version
+        ]);
+    }
+    insert(
+        tx,
+        "INSERT INTO rm_sla_tickets (ticket_id, workspace_id, state, status, priority, team_id, agent_id, segment, \
+         active, opened_at, opened_event_id, awaiting_reply_since, awaiting_event_id, last_event_id, version)",
+        "ON CONFLICT (ticket_id) DO UPDATE SET state = excluded.state, status = excluded.status, \
+         priority = excluded.priority, team_id = excluded.team_id, agent_id = excluded.agent_id, \
+         segment = excluded.segment, active = excluded.active, awaiting_reply_since = excluded.awaiting_reply_since, \
+         awaiting_event_id = excluded.awaiting_event_id, last_event_id = excluded.last_event_id, \
+         version = excluded.version",
+        tickets,
+    )
+    .await?;
+    let mut deadlines = Vec::new();
+    for (id, d) in &fold.deadlines {
+        // Rare: only a policy version without a target removes a deadline.
+        for metric in d.removed() {
             tx.execute(
                 "DELETE FROM rm_sla_deadlines WHERE ticket_id = $1 AND metric = $2",
-                args![id, o.metric.as_str()],
+                args![id.as_str(), metric.as_str()],
             )
             .await?;
         }
-    }
-    let Some(applied) = &sla.applied else {
-        return Ok(());
-    };
-    for d in deadlines {
-        let previous = old.iter().find(|o| o.metric == d.metric.as_str());
-        // The event a deadline stems from: the one that last moved it.
-        let source = match previous {
-            Some(o)
-                if o.cycle == i64::from(d.cycle)
-                    && o.policy_version == applied.policy_version
-                    && o.due_at == d.due_at
-                    && o.warn_at == d.warn_at =>
-            {
-                o.source_event_id.clone()
-            }
-            _ => stored.event_id.clone(),
-        };
-        let (next_check_at, next_moment) = next_check(&d);
-        tx.execute(
-            "INSERT INTO rm_sla_deadlines (ticket_id, metric, workspace_id, cycle, policy_id, policy_version, \
-             target_seconds, started_at, warn_at, due_at, met_at, state, warned, breached, next_check_at, next_moment, \
-             source_event_id, team_id, agent_id, priority, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
-             ON CONFLICT (ticket_id, metric) DO UPDATE SET cycle = excluded.cycle, policy_id = excluded.policy_id, \
-             policy_version = excluded.policy_version, target_seconds = excluded.target_seconds, \
-             started_at = excluded.started_at, warn_at = excluded.warn_at, due_at = excluded.due_at, \
-             met_at = excluded.met_at, state = excluded.state, warned = excluded.warned, breached = excluded.breached, \
-             next_check_at = excluded.next_check_at, next_moment = excluded.next_moment, \
-             source_event_id = excluded.source_event_id, team_id = excluded.team_id, agent_id = excluded.agent_id, \
-             priority = excluded.priority, updated_at = excluded.updated_at",
+        deadlines.extend(d.written().map(|r| {
             args![
-                id,
-                d.metric.as_str(),
-                stored.workspace_id.as_str(),
-                i64::from(d.cycle),
-                applied.policy_id.to_string(),
-                applied.policy_version,
-                d.target_seconds,
-                d.started_at,
-                d.warn_at,
-                d.due_at,
-                d.met_at,
-                d.state.as_str(),
-                d.warned,
-                d.breached,
-                next_check_at,
-                next_moment,
-                source,
-                row.team_id.clone(),
-                row.agent_id.clone(),
-                row.priority.as_str(),
-                stored.occurred_at
-            ],
-        )
-        .await?;
+                r.ticket_id.as_str(),
+                r.metric.as_str(),
+                r.workspace_id.as_str(),
+                r.cycle,
+                r.policy_id.as_str(),
+                r.policy_version,
+                r.target_seconds,
+                r.started_at,
+                r.warn_at,
+                r.due_at,
+                r.met_at,
+                r.state.as_str(),
+                r.warned,
+                r.breached,
+                r.next_check_at,
+                r.next_moment.as_deref(),
+                r.source_event_id.as_str(),
+                r.team_id.as_deref(),
+                r.agent_id.as_deref(),
+                r.priority.as_str(),
+                r.updated_at
+            ]
+        }));
     }
+    // `workspace_id` is updated too: it is the stored one unless the batch
+    // removed the row and wrote it anew.
+    insert(
+        tx,
+        &format!("INSERT INTO rm_sla_deadlines ({DEADLINE_COLUMNS}, updated_at)"),
+        "ON CONFLICT (ticket_id, metric) DO UPDATE SET workspace_id = excluded.workspace_id, cycle = excluded.cycle, \
+         policy_id = excluded.policy_id, policy_version = excluded.policy_version, \
+         target_seconds = excluded.target_seconds, started_at = excluded.started_at, warn_at = excluded.warn_at, \
+         due_at = excluded.due_at, met_at = excluded.met_at, state = excluded.state, warned = excluded.warned, \
+         breached = excluded.breached, next_check_at = excluded.next_check_at, next_moment = excluded.next_moment, \
+         source_event_id = excluded.source_event_id, team_id = excluded.team_id, agent_id = excluded.agent_id, \
+         priority = excluded.priority, updated_at = excluded.updated_at",
+        deadlines,
+    )
+    .await?;
+    let escalations = fold
+        .escalations
+        .into_iter()
+        .map(|e| {
+            args![
+                e.ticket_id,
+                e.policy_id,
+                e.rule_id,
+                e.workspace_id,
+                e.tier,
+                e.event_id,
+                e.escalated_at
+            ]
+        })
+        .collect();
+    insert(
+        tx,
+        "INSERT INTO rm_sla_escalations (ticket_id, policy_id, rule_id, workspace_id, tier, event_id, escalated_at)",
+        "ON CONFLICT DO NOTHING",
+        escalations,
+    )
+    .await?;
     Ok(())
 }
 

@@ -14,15 +14,21 @@
 //! Every figure is in calendar seconds and in business seconds (the open
 //! hours of the calendar of the SLA policy applied to the ticket; around the
 //! clock when none applies).
+//!
+//! A batch is folded in memory (`metrics_fold`) and each changed row
+//! written once.
 
+use anyhow::Context;
 use async_trait::async_trait;
-use chrono::{DateTime, Datelike, Duration, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::Serialize;
-use tgcrm_domain::sla::{Calendar, Metric, TicketSla};
-use tgcrm_domain::ticket::{Author, MessageVisibility, TicketEvent};
+use tgcrm_domain::ticket::TicketEvent;
 use tgcrm_domain::values::Status;
 use tgcrm_store::{Arg, Backend, Db, SqlError, StoredEvent, Tx, args};
 
+use super::batch::{ticket_events, tickets_where};
+use super::metrics_fold::Fold;
+use crate::bulk::{fetch_in, insert};
 use crate::projector::Projector;
 use crate::schema::ddl;
 
@@ -94,28 +100,6 @@ const SCHEMA: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS rm_sla_outcomes_by_time ON rm_sla_outcomes (workspace_id, due_at)",
 ];
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct Row {
-    state: serde_json::Value,
-    priority: String,
-    team_id: Option<String>,
-    agent_id: Option<String>,
-    opened_at: DateTime<Utc>,
-    responded_cycle: i64,
-    version: i64,
-}
-
-fn seconds(d: Duration) -> i64 {
-    d.num_seconds()
-}
-
-fn calendar_of(sla: &TicketSla) -> Calendar {
-    sla.applied
-        .as_ref()
-        .map(|a| a.calendar.clone())
-        .unwrap_or_default()
-}
-
 #[async_trait]
 impl Projector for MetricsProjector {
     fn name(&self) -> &'static str {
@@ -124,6 +108,10 @@ impl Projector for MetricsProjector {
 
     fn version(&self) -> i64 {
         1
+    }
+
+    fn reads(&self) -> &'static [&'static str] {
+        &[tgcrm_domain::ticket::AGGREGATE_TYPE]
     }
 
     fn tables(&self) -> &'static [&'static str] {
@@ -139,215 +127,164 @@ impl Projector for MetricsProjector {
         SCHEMA.iter().map(|s| ddl(backend, s)).collect()
     }
 
-    async fn apply(&self, tx: &mut Tx, stored: &StoredEvent) -> anyhow::Result<()> {
-        let Some(event) = stored.ticket_event() else {
+    async fn apply(&self, tx: &mut Tx, event: &StoredEvent) -> anyhow::Result<()> {
+        self.apply_batch(tx, std::slice::from_ref(event)).await
+    }
+
+    async fn apply_batch(&self, tx: &mut Tx, events: &[StoredEvent]) -> anyhow::Result<()> {
+        let events = ticket_events(NAME, events)?;
+        let keys = tickets_where(&events, |_| true);
+        if keys.is_empty() {
             return Ok(());
-        };
-        let event = event?;
-        let id = stored.aggregate_id.as_str();
-        let ws = stored.workspace_id.as_str();
-        let seq = stored.sequence;
-        let row: Option<Row> = tx
-            .fetch_optional(
-                "SELECT state, priority, team_id, agent_id, opened_at, responded_cycle, version \
-                 FROM rm_metric_tickets WHERE ticket_id = $1",
-                args![id],
-            )
-            .await?;
-        let mut row = match (row, &event) {
-            (Some(r), _) if r.version >= seq => return Ok(()),
-            (Some(r), _) => r,
-            (None, TicketEvent::Opened { at, priority, .. }) => Row {
-                state: serde_json::Value::Null,
-                priority: priority.as_str().to_owned(),
-                team_id: None,
-                agent_id: None,
-                opened_at: *at,
-                responded_cycle: 0,
-                version: 0,
-            },
-            (None, _) => return Ok(()),
-        };
-        let mut sla: TicketSla = if row.state.is_null() {
-            TicketSla::default()
-        } else {
-            serde_json::from_value(row.state.clone())?
-        };
-        let before = sla.clone();
-        sla.apply(&event);
-        let calendar = calendar_of(&sla);
-        match &event {
-            TicketEvent::PriorityChanged { to, .. } => row.priority = to.as_str().to_owned(),
-            TicketEvent::Assigned {
-                agent_id, team_id, ..
-            } => {
-                row.agent_id = agent_id.map(|a| a.to_string());
-                row.team_id = team_id.map(|t| t.to_string());
-            }
-            TicketEvent::Unassigned { .. } => row.agent_id = None,
-            TicketEvent::MessageAdded {
-                author,
-                visibility,
-                at,
-                ..
-            } if author.is_human_agent() && *visibility == MessageVisibility::Public => {
-                let resolution = sla.clock(Metric::Resolution);
-                let cycle = resolution.map_or(1, |c| i64::from(c.cycle));
-                // Cycle 1 is the first response proper; a later cycle counts
-                // its first reply while the reopened ticket is unresolved.
-                let counts = if cycle == 1 {
-                    before
-                        .clock(Metric::FirstResponse)
-                        .is_some_and(|c| c.met_at.is_none() && !c.stopped)
-                } else {
-                    resolution.is_some_and(|c| c.is_running())
-                };
-                if counts && row.responded_cycle < cycle {
-                    let started = if cycle == 1 {
-                        row.opened_at
-                    } else {
-                        resolution.map_or(row.opened_at, |c| c.started_at)
-                    };
-                    let (responder, agent) = match author {
-                        Author::Agent { agent_id } => ("agent", Some(agent_id.to_string())),
-                        _ => ("staff", None),
-                    };
-                    tx.execute(
-                        "INSERT INTO rm_first_responses (ticket_id, cycle, workspace_id, started_at, responded_at, \
-                         calendar_seconds, business_seconds, responder, agent_id, team_id, priority) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
-                        args![
-                            id,
-                            cycle,
-                            ws,
-                            started,
-                            *at,
-                            seconds(*at - started),
-                            seconds(calendar.elapsed(started, *at, &[])),
-                            responder,
-                            agent,
-                            row.team_id.clone(),
-                            row.priority.as_str()
-                        ],
-                    )
-                    .await?;
-                    row.responded_cycle = cycle;
-                }
-            }
-            TicketEvent::StatusChanged { to, at, .. } if *to == Status::Resolved => {
-                if let Some(c) = sla.clock(Metric::Resolution)
-                    && c.met_at == Some(*at)
-                {
-                    let cycle = i64::from(c.cycle);
-                    tx.execute(
-                        "UPDATE rm_resolutions SET latest = $2 WHERE ticket_id = $1",
-                        args![id, false],
-                    )
-                    .await?;
-                    tx.execute(
-                        "INSERT INTO rm_resolutions (ticket_id, cycle, workspace_id, opened_at, started_at, \
-                         resolved_at, calendar_seconds, business_seconds, full_calendar_seconds, \
-                         full_business_seconds, agent_id, team_id, priority, latest) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-                         ON CONFLICT DO NOTHING",
-                        args![
-                            id,
-                            cycle,
-                            ws,
-                            row.opened_at,
-                            c.started_at,
-                            *at,
-                            seconds(*at - c.started_at),
-                            seconds(calendar.elapsed(c.started_at, *at, &[])),
-                            seconds(*at - row.opened_at),
-                            seconds(calendar.elapsed(row.opened_at, *at, &[])),
-                            row.agent_id.clone(),
-                            row.team_id.clone(),
-                            row.priority.as_str(),
-                            true
-                        ],
-                    )
-                    .await?;
-                }
-            }
-            _ => {}
         }
-        write_outcomes(tx, stored, &before, &sla, &row).await?;
-        tx.execute(
-            "INSERT INTO rm_metric_tickets (ticket_id, workspace_id, state, priority, team_id, agent_id, opened_at, \
-             responded_cycle, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (ticket_id) DO UPDATE SET state = excluded.state, priority = excluded.priority, \
-             team_id = excluded.team_id, agent_id = excluded.agent_id, responded_cycle = excluded.responded_cycle, \
-             version = excluded.version",
-            args![
-                id,
-                ws,
-                serde_json::to_value(&sla)?,
-                row.priority.as_str(),
-                row.team_id.clone(),
-                row.agent_id.clone(),
-                row.opened_at,
-                row.responded_cycle,
-                seq
-            ],
+        let tickets = fetch_in(
+            tx,
+            "SELECT ticket_id, workspace_id, state, priority, team_id, agent_id, opened_at, responded_cycle, \
+             version FROM rm_metric_tickets WHERE ticket_id",
+            "",
+            &keys,
         )
         .await?;
-        Ok(())
+        // A resolution clears the mark of the ticket's earlier ones.
+        let resolved = tickets_where(
+            &events,
+            |e| matches!(e, TicketEvent::StatusChanged { to, .. } if *to == Status::Resolved),
+        );
+        let resolutions = fetch_in(
+            tx,
+            &format!("SELECT {RESOLUTION_COLUMNS} FROM rm_resolutions WHERE ticket_id"),
+            "",
+            &resolved,
+        )
+        .await?;
+        let mut fold = Fold::new(tickets, resolutions);
+        for (stored, event) in &events {
+            fold.apply(stored, event).with_context(|| {
+                format!("projector {NAME} failed on event at {}", stored.position)
+            })?;
+        }
+        write(tx, fold).await
     }
 }
 
-/// Record outcomes that this event settled: a breach, or a metric met.
-async fn write_outcomes(
-    tx: &mut Tx,
-    stored: &StoredEvent,
-    before: &TicketSla,
-    after: &TicketSla,
-    row: &Row,
-) -> anyhow::Result<()> {
-    let Some(applied) = &after.applied else {
-        return Ok(());
-    };
-    for d in after.deadlines() {
-        let was = before.deadline(d.metric);
-        let newly_met = d.met_at.is_some()
-            && was
-                .as_ref()
-                .is_none_or(|w| w.met_at.is_none() || w.cycle != d.cycle);
-        let newly_breached = d.breached
-            && was
-                .as_ref()
-                .is_none_or(|w| !w.breached || w.cycle != d.cycle);
-        if !newly_met && !newly_breached {
-            continue;
-        }
-        let Some(due_at) = d.due_at else {
-            continue;
-        };
-        let late = d.breached || d.met_at.is_some_and(|m| m > due_at);
-        tx.execute(
-            "INSERT INTO rm_sla_outcomes (ticket_id, metric, cycle, workspace_id, policy_id, policy_version, due_at, \
-             completed_at, met, breached, agent_id, team_id, priority) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-             ON CONFLICT (ticket_id, metric, cycle) DO UPDATE SET completed_at = excluded.completed_at, \
-             met = excluded.met, breached = excluded.breached, agent_id = excluded.agent_id, team_id = excluded.team_id",
-            args![
-                stored.aggregate_id.as_str(),
-                d.metric.as_str(),
-                i64::from(d.cycle),
-                stored.workspace_id.as_str(),
-                applied.policy_id.to_string(),
-                applied.policy_version,
-                due_at,
-                d.met_at,
-                d.met_at.is_some() && !late,
-                late,
-                row.agent_id.clone(),
-                row.team_id.clone(),
-                row.priority.as_str()
-            ],
-        )
-        .await?;
+const RESOLUTION_COLUMNS: &str = "ticket_id, cycle, workspace_id, opened_at, started_at, resolved_at, \
+     calendar_seconds, business_seconds, full_calendar_seconds, full_business_seconds, agent_id, team_id, \
+     priority, latest";
+
+/// Write what a batch changed: each changed row once.
+async fn write(tx: &mut Tx, fold: Fold) -> anyhow::Result<()> {
+    let mut tickets = Vec::with_capacity(fold.tickets.len());
+    for (id, t) in fold.tickets {
+        tickets.push(args![
+            id,
+            t.workspace_id,
+            serde_json::to_value(&t.sla)?,
+            t.priority,
+            t.team_id,
+            t.agent_id,
+            t.opened_at,
+            t.responded_cycle,
+            t.version
+        ]);
     }
+    insert(
+        tx,
+        "INSERT INTO rm_metric_tickets (ticket_id, workspace_id, state, priority, team_id, agent_id, opened_at, \
+         responded_cycle, version)",
+        "ON CONFLICT (ticket_id) DO UPDATE SET state = excluded.state, priority = excluded.priority, \
+         team_id = excluded.team_id, agent_id = excluded.agent_id, responded_cycle = excluded.responded_cycle, \
+         version = excluded.version",
+        tickets,
+    )
+    .await?;
+    let first_responses = fold
+        .first_responses
+        .into_iter()
+        .map(|f| {
+            args![
+                f.ticket_id,
+                f.cycle,
+                f.workspace_id,
+                f.started_at,
+                f.responded_at,
+                f.calendar_seconds,
+                f.business_seconds,
+                f.responder,
+                f.agent_id,
+                f.team_id,
+                f.priority
+            ]
+        })
+        .collect();
+    insert(
+        tx,
+        "INSERT INTO rm_first_responses (ticket_id, cycle, workspace_id, started_at, responded_at, \
+         calendar_seconds, business_seconds, responder, agent_id, team_id, priority)",
+        "ON CONFLICT DO NOTHING",
+        first_responses,
+    )
+    .await?;
+    let resolutions = fold
+        .resolutions
+        .values()
+        .flat_map(|r| r.written())
+        .map(|r| {
+            args![
+                r.ticket_id.as_str(),
+                r.cycle,
+                r.workspace_id.as_str(),
+                r.opened_at,
+                r.started_at,
+                r.resolved_at,
+                r.calendar_seconds,
+                r.business_seconds,
+                r.full_calendar_seconds,
+                r.full_business_seconds,
+                r.agent_id.as_deref(),
+                r.team_id.as_deref(),
+                r.priority.as_str(),
+                r.latest
+            ]
+        })
+        .collect();
+    // New cycles are inserted; a stored one only ever loses its mark.
+    insert(
+        tx,
+        &format!("INSERT INTO rm_resolutions ({RESOLUTION_COLUMNS})"),
+        "ON CONFLICT (ticket_id, cycle) DO UPDATE SET latest = excluded.latest",
+        resolutions,
+    )
+    .await?;
+    let outcomes = fold
+        .outcomes
+        .into_values()
+        .map(|o| {
+            args![
+                o.ticket_id,
+                o.metric,
+                o.cycle,
+                o.workspace_id,
+                o.policy_id,
+                o.policy_version,
+                o.due_at,
+                o.completed_at,
+                o.met,
+                o.breached,
+                o.agent_id,
+                o.team_id,
+                o.priority
+            ]
+        })
+        .collect();
+    insert(
+        tx,
+        "INSERT INTO rm_sla_outcomes (ticket_id, metric, cycle, workspace_id, policy_id, policy_version, due_at, \
+         completed_at, met, breached, agent_id, team_id, priority)",
+        "ON CONFLICT (ticket_id, metric, cycle) DO UPDATE SET completed_at = excluded.completed_at, \
+         met = excluded.met, breached = excluded.breached, agent_id = excluded.agent_id, team_id = excluded.team_id",
+        outcomes,
+    )
+    .await?;
     Ok(())
 }
 

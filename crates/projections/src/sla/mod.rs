@@ -2,6 +2,9 @@
 //! ticket's deadlines and escalation standing ([`deadlines`]), and the
 //! first-response, resolution and SLA metrics ([`metrics`]).
 
+mod batch;
 pub mod deadlines;
+mod deadlines_fold;
 pub mod metrics;
+mod metrics_fold;
 pub mod policies;

@@ -53,6 +53,13 @@ impl Projector for PoliciesProjector {
         1
     }
 
+    fn reads(&self) -> &'static [&'static str] {
+        &[
+            tgcrm_domain::sla::policy::AGGREGATE_TYPE,
+            tgcrm_domain::escalation::AGGREGATE_TYPE,
+        ]
+    }
+
     fn tables(&self) -> &'static [&'static str] {
         &["rm_sla_policies", "rm_escalation_policies"]
     }

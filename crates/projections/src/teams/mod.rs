@@ -63,6 +63,14 @@ impl Projector for TeamsProjector {
         1
     }
 
+    fn reads(&self) -> &'static [&'static str] {
+        &[
+            tgcrm_domain::team::AGGREGATE_TYPE,
+            tgcrm_domain::queue::WORKSPACE_QUEUE_AGGREGATE_TYPE,
+            tgcrm_domain::agent::AGGREGATE_TYPE,
+        ]
+    }
+
     fn tables(&self) -> &'static [&'static str] {
         &["rm_teams", "rm_team_members", "rm_workspace_queues"]
     }

@@ -79,6 +79,13 @@ impl Projector for TemplatesProjector {
         1
     }
 
+    fn reads(&self) -> &'static [&'static str] {
+        &[
+            tgcrm_domain::response_template::AGGREGATE_TYPE,
+            tgcrm_domain::ticket::AGGREGATE_TYPE,
+        ]
+    }
+
     fn tables(&self) -> &'static [&'static str] {
         &["rm_templates", "rm_template_versions", "rm_template_uses"]
     }

@@ -2,15 +2,20 @@
 //! need, plus a tag table for `?tag=`.
 
 mod query;
+mod row;
 
 pub use query::{TicketFilter, TicketPage, TicketSummary, list};
 
+use std::collections::{BTreeSet, HashMap};
+
 use async_trait::async_trait;
-use tgcrm_domain::ticket::{MessageVisibility, TicketEvent};
+use tgcrm_domain::ticket::AGGREGATE_TYPE as TICKET;
 use tgcrm_store::{Backend, StoredEvent, Tx, args};
 
+use crate::bulk;
 use crate::projector::Projector;
 use crate::schema::ddl;
+use row::{COLUMNS, TicketRow};
 
 pub const NAME: &str = "ticket_list";
 
@@ -62,6 +67,13 @@ impl Projector for TicketListProjector {
         1
     }
 
+    fn reads(&self) -> &'static [&'static str] {
+        &[
+            tgcrm_domain::ticket::AGGREGATE_TYPE,
+            tgcrm_store::personal::SUBJECT_AGGREGATE,
+        ]
+    }
+
     fn tables(&self) -> &'static [&'static str] {
         &["rm_tickets", "rm_ticket_tags"]
     }
@@ -71,178 +83,116 @@ impl Projector for TicketListProjector {
     }
 
     async fn apply(&self, tx: &mut Tx, stored: &StoredEvent) -> anyhow::Result<()> {
-        if let Some((_, telegram_user_id)) = tgcrm_store::personal::erased(stored) {
-            tx.execute(
-                "UPDATE rm_tickets SET customer_name = $3, customer_username = NULL, subject = $3 \
-                 WHERE workspace_id = $1 AND customer_telegram_id = $2",
-                args![
-                    stored.workspace_id.as_str(),
-                    telegram_user_id,
-                    tgcrm_store::personal::ERASED
-                ],
-            )
-            .await?;
-            return Ok(());
-        }
-        let Some(event) = stored.ticket_event() else {
-            return Ok(());
-        };
-        let id = stored.aggregate_id.as_str();
-        let seq = stored.sequence;
-        // Every update is guarded by the row's version, so applying an event
-        // twice changes nothing.
-        let guard = "WHERE ticket_id = $1 AND version < $2";
-        match event? {
-            TicketEvent::Opened {
-                workspace_id,
-                subject,
-                customer,
-                priority,
-                channel,
-                tags,
-                at,
-                ..
-            } => {
-                let tags_json = serde_json::to_value(&tags)?;
+        self.apply_batch(tx, std::slice::from_ref(stored)).await
+    }
+
+    /// Loads the rows the batch touches, folds the batch into them in memory
+    /// (each row's version guards it against events it has seen), then
+    /// writes each changed row, and the tag rows that changed, once.
+    async fn apply_batch(&self, tx: &mut Tx, events: &[StoredEvent]) -> anyhow::Result<()> {
+        let ids: Vec<String> = events
+            .iter()
+            .filter(|e| e.aggregate_type == TICKET)
+            .map(|e| e.aggregate_id.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let loaded: Vec<TicketRow> = bulk::fetch_in(
+            tx,
+            &format!("SELECT {COLUMNS} FROM rm_tickets WHERE ticket_id"),
+            "",
+            &ids,
+        )
+        .await?;
+        let tags_before: HashMap<String, BTreeSet<String>> = loaded
+            .iter()
+            .map(|r| (r.ticket_id.clone(), r.tag_set()))
+            .collect();
+        let mut rows: HashMap<String, TicketRow> = loaded
+            .into_iter()
+            .map(|r| (r.ticket_id.clone(), r))
+            .collect();
+        let mut changed = BTreeSet::new();
+        for stored in events {
+            if let Some((_, telegram_user_id)) = tgcrm_store::personal::erased(stored) {
+                // Rows outside this batch, in the table; rows in it, in memory.
                 tx.execute(
-                    "INSERT INTO rm_tickets (ticket_id, workspace_id, subject, status, priority, channel, \
-                     customer_telegram_id, customer_name, customer_username, tags, archived, message_count, \
-                     created_at, updated_at, version) \
-                     VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $9, $10, 0, $11, $11, $12) \
-                     ON CONFLICT (ticket_id) DO NOTHING",
+                    "UPDATE rm_tickets SET customer_name = $3, customer_username = NULL, subject = $3 \
+                     WHERE workspace_id = $1 AND customer_telegram_id = $2",
                     args![
-                        id,
-                        workspace_id.as_str(),
-                        subject.as_str(),
-                        priority.as_str(),
-                        channel.as_str(),
-                        customer.telegram_user_id.get(),
-                        customer.name.as_str(),
-                        customer.username.as_ref().map(|u| u.as_str()),
-                        tags_json,
-                        false,
-                        at,
-                        seq,
+                        stored.workspace_id.as_str(),
+                        telegram_user_id,
+                        tgcrm_store::personal::ERASED
                     ],
                 )
                 .await?;
-                for tag in &tags {
-                    tx.execute(
-                        "INSERT INTO rm_ticket_tags (ticket_id, workspace_id, tag) VALUES ($1, $2, $3) \
-                         ON CONFLICT DO NOTHING",
-                        args![id, workspace_id.as_str(), tag.as_str()],
-                    )
-                    .await?;
+                for row in rows.values_mut().filter(|r| {
+                    r.workspace_id == stored.workspace_id
+                        && r.customer_telegram_id == telegram_user_id
+                }) {
+                    row.erase();
+                    changed.insert(row.ticket_id.clone());
                 }
+                continue;
             }
-            TicketEvent::MessageAdded {
-                author,
-                visibility,
-                at,
-                ..
-            } => {
-                let first_response =
-                    visibility == MessageVisibility::Public && author.is_human_agent();
-                let sql = format!(
-                    "UPDATE rm_tickets SET message_count = message_count + 1, last_message_at = $3, \
-                     first_response_at = CASE WHEN $4 AND first_response_at IS NULL THEN $3 ELSE first_response_at END, \
-                     updated_at = $3, version = $2 {guard}"
-                );
-                tx.execute(&sql, args![id, seq, at, first_response]).await?;
+            let Some(event) = stored.ticket_event() else {
+                continue;
+            };
+            let event = event?;
+            let id = &stored.aggregate_id;
+            match rows.get_mut(id) {
+                Some(row) => row.apply(stored.sequence, &event)?,
+                // Events of a ticket whose opening this projection never saw change nothing.
+                None => match TicketRow::opened(stored, &event)? {
+                    Some(row) => {
+                        rows.insert(id.clone(), row);
+                    }
+                    None => continue,
+                },
             }
-            TicketEvent::MessageEdited { at, .. } => {
-                let sql = format!("UPDATE rm_tickets SET updated_at = $3, version = $2 {guard}");
-                tx.execute(&sql, args![id, seq, at]).await?;
-            }
-            TicketEvent::StatusChanged { to, at, .. } => {
-                let sql = format!(
-                    "UPDATE rm_tickets SET status = $3, \
-                     resolved_at = CASE WHEN $3 = 'resolved' THEN $4 WHEN $3 = 'closed' THEN resolved_at ELSE NULL END, \
-                     updated_at = $4, version = $2 {guard}"
-                );
-                tx.execute(&sql, args![id, seq, to.as_str(), at]).await?;
-            }
-            TicketEvent::PriorityChanged { to, at, .. } => {
-                let sql = format!(
-                    "UPDATE rm_tickets SET priority = $3, updated_at = $4, version = $2 {guard}"
-                );
-                tx.execute(&sql, args![id, seq, to.as_str(), at]).await?;
-            }
-            TicketEvent::Assigned {
-                agent_id,
-                team_id,
-                at,
-                ..
-            } => {
-                let sql = format!(
-                    "UPDATE rm_tickets SET assignee_agent_id = $3, team_id = $4, updated_at = $5, version = $2 {guard}"
-                );
+            changed.insert(id.clone());
+        }
+        let updates: Vec<String> = COLUMNS
+            .split(',')
+            .map(str::trim)
+            .filter(|c| *c != "ticket_id")
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect();
+        bulk::insert(
+            tx,
+            &format!("INSERT INTO rm_tickets ({COLUMNS})"),
+            &format!(
+                "ON CONFLICT (ticket_id) DO UPDATE SET {}",
+                updates.join(", ")
+            ),
+            changed.iter().map(|id| rows[id].values()).collect(),
+        )
+        .await?;
+        let empty = BTreeSet::new();
+        let mut added = Vec::new();
+        for id in &changed {
+            let row = &rows[id];
+            let now = row.tag_set();
+            let was = tags_before.get(id).unwrap_or(&empty);
+            for tag in was.difference(&now) {
                 tx.execute(
-                    &sql,
-                    args![
-                        id,
-                        seq,
-                        agent_id.map(|a| a.to_string()),
-                        team_id.map(|t| t.to_string()),
-                        at
-                    ],
+                    "DELETE FROM rm_ticket_tags WHERE ticket_id = $1 AND tag = $2",
+                    args![id.as_str(), tag.as_str()],
                 )
                 .await?;
             }
-            TicketEvent::Unassigned { at, .. } => {
-                let sql = format!(
-                    "UPDATE rm_tickets SET assignee_agent_id = NULL, updated_at = $3, version = $2 {guard}"
-                );
-                tx.execute(&sql, args![id, seq, at]).await?;
-            }
-            TicketEvent::TagsChanged { added, removed, at } => {
-                for tag in &added {
-                    tx.execute(
-                        "INSERT INTO rm_ticket_tags (ticket_id, workspace_id, tag) VALUES ($1, $2, $3) \
-                         ON CONFLICT DO NOTHING",
-                        args![id, stored.workspace_id.as_str(), tag.as_str()],
-                    )
-                    .await?;
-                }
-                for tag in &removed {
-                    tx.execute(
-                        "DELETE FROM rm_ticket_tags WHERE ticket_id = $1 AND tag = $2",
-                        args![id, tag.as_str()],
-                    )
-                    .await?;
-                }
-                #[derive(sqlx::FromRow)]
-                struct TagRow {
-                    tag: String,
-                }
-                let tags: Vec<TagRow> = tx
-                    .fetch_all(
-                        "SELECT tag FROM rm_ticket_tags WHERE ticket_id = $1 ORDER BY tag",
-                        args![id],
-                    )
-                    .await?;
-                let tags: Vec<String> = tags.into_iter().map(|t| t.tag).collect();
-                let sql = format!(
-                    "UPDATE rm_tickets SET tags = $3, updated_at = $4, version = $2 {guard}"
-                );
-                tx.execute(&sql, args![id, seq, serde_json::to_value(tags)?, at])
-                    .await?;
-            }
-            TicketEvent::FieldsChanged { at, .. }
-            | TicketEvent::SlaPolicyApplied { at, .. }
-            | TicketEvent::SlaWarning { at, .. }
-            | TicketEvent::SlaBreached { at, .. }
-            | TicketEvent::TicketEscalated { at, .. } => {
-                let sql = format!("UPDATE rm_tickets SET updated_at = $3, version = $2 {guard}");
-                tx.execute(&sql, args![id, seq, at]).await?;
-            }
-            TicketEvent::Archived { at } => {
-                let sql = format!(
-                    "UPDATE rm_tickets SET archived = $3, updated_at = $4, version = $2 {guard}"
-                );
-                tx.execute(&sql, args![id, seq, true, at]).await?;
-            }
+            added.extend(
+                now.difference(was)
+                    .map(|tag| args![id.as_str(), row.workspace_id.as_str(), tag.as_str()]),
+            );
         }
+        bulk::insert(
+            tx,
+            "INSERT INTO rm_ticket_tags (ticket_id, workspace_id, tag)",
+            "ON CONFLICT DO NOTHING",
+            added,
+        )
+        .await?;
         Ok(())
     }
 }

@@ -79,7 +79,7 @@ impl Env {
         let sql = match self.db().backend() {
             tgcrm_store::Backend::Postgres => {
                 "SELECT transaction_id::text::bigint AS transaction_id, position FROM events \
-                 ORDER BY transaction_id DESC, position DESC LIMIT 1"
+                 ORDER BY events.transaction_id DESC, events.position DESC LIMIT 1"
             }
             tgcrm_store::Backend::Sqlite => {
                 "SELECT 0 AS transaction_id, position FROM events ORDER BY position DESC LIMIT 1"

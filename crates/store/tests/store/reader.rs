@@ -163,9 +163,17 @@ both_backends!(
                 workspace_id: Some("acme".into()),
                 event_types: vec!["TicketOpened".into()],
                 aggregate_type: Some("ticket".into()),
-                aggregate_id: None,
+                ..Default::default()
             },
             &|e| e.workspace_id == "acme" && e.event_type == "TicketOpened",
+        )
+        .await;
+        check(
+            EventFilter {
+                aggregate_types: vec!["api_token".into(), "ticket".into()],
+                ..Default::default()
+            },
+            &|e| e.aggregate_type == "api_token" || e.aggregate_type == "ticket",
         )
         .await;
         assert!(all.iter().any(|e| e.aggregate_id == token.id));

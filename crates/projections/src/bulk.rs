@@ -1,0 +1,145 @@
+//! Many rows, few statements: what batched projectors write with.
+//!
+//! A batched projector loads the rows a batch touches with [`fetch_in`],
+//! folds the batch's events into them in memory, then writes each changed row
+//! once with [`insert`] (multi-row `INSERT … VALUES (…), (…) [ON CONFLICT …]`)
+//! and removes rows with [`delete_in`]. Statements are cut into chunks whose
+//! row counts are powers of two, so each table sees only a handful of distinct
+//! statements (each prepared once per connection) whatever the batch size, and
+//! no statement goes past either database's limit on bind parameters.
+
+use tgcrm_store::{AnyRow, Arg, Backend, SqlError, Tx};
+
+/// The most bind parameters one statement carries (SQLite allows 32,766,
+/// Postgres 65,535). Kept far lower on SQLite, where binding looks each
+/// `$N` up by name in the statement's parameter list: a 5,000-parameter
+/// statement spent half its time there.
+fn max_params(backend: Backend) -> usize {
+    match backend {
+        Backend::Postgres => 16_000,
+        Backend::Sqlite => 1_000,
+    }
+}
+/// The most rows one statement carries.
+const MAX_ROWS: usize = 256;
+
+/// The largest power of two that is at most `n` (and at least 1).
+fn floor_pow2(n: usize) -> usize {
+    if n <= 1 {
+        1
+    } else {
+        1 << (usize::BITS - 1 - n.leading_zeros())
+    }
+}
+
+/// Cut `len` items into power-of-two chunks of at most `max`, largest first.
+fn chunks(mut len: usize, max: usize) -> Vec<usize> {
+    let max = floor_pow2(max.max(1));
+    let mut out = Vec::new();
+    while len > 0 {
+        let n = floor_pow2(len).min(max);
+        out.push(n);
+        len -= n;
+    }
+    out
+}
+
+fn placeholders(first: usize, count: usize) -> String {
+    let list: Vec<String> = (first..first + count).map(|i| format!("${i}")).collect();
+    list.join(", ")
+}
+
+/// `{head} VALUES (…), (…) {tail}` for every row, where `head` is
+/// `INSERT INTO table (col, …)` and `tail` is empty or an `ON CONFLICT …`
+/// clause. Every row must have as many values as `head` names columns. A
+/// key must not appear twice in one call when `tail` updates on conflict.
+pub async fn insert(
+    tx: &mut Tx,
+    head: &str,
+    tail: &str,
+    rows: Vec<Vec<Arg>>,
+) -> Result<u64, SqlError> {
+    let Some(width) = rows.first().map(Vec::len) else {
+        return Ok(0);
+    };
+    debug_assert!(rows.iter().all(|r| r.len() == width));
+    let mut rows = rows.into_iter();
+    let mut affected = 0;
+    let per_statement = (max_params(tx.backend()) / width.max(1)).min(MAX_ROWS);
+    for n in chunks(rows.len(), per_statement) {
+        let groups: Vec<String> = (0..n)
+            .map(|r| format!("({})", placeholders(r * width + 1, width)))
+            .collect();
+        let sql = format!("{head} VALUES {} {tail}", groups.join(", "));
+        let args: Vec<Arg> = rows.by_ref().take(n).flatten().collect();
+        affected += tx.execute(&sql, args).await?;
+    }
+    Ok(affected)
+}
+
+/// Rows of `{select} IN (…keys…) {tail}` for all `keys`, where `select`
+/// ends with the keyed column (`SELECT … FROM t WHERE ticket_id`). `tail`
+/// may add conditions or an order within each chunk.
+pub async fn fetch_in<T: AnyRow>(
+    tx: &mut Tx,
+    select: &str,
+    tail: &str,
+    keys: &[String],
+) -> Result<Vec<T>, SqlError> {
+    let mut out = Vec::new();
+    let mut rest = keys;
+    for n in chunks(keys.len(), max_params(tx.backend()).min(MAX_ROWS * 4)) {
+        let (now, later) = rest.split_at(n);
+        rest = later;
+        let sql = format!("{select} IN ({}) {tail}", placeholders(1, n));
+        let args: Vec<Arg> = now.iter().cloned().map(Arg::from).collect();
+        out.extend(tx.fetch_all::<T>(&sql, args).await?);
+    }
+    Ok(out)
+}
+
+/// `DELETE FROM table WHERE {column} IN (…keys…)` for all `keys`.
+pub async fn delete_in(
+    tx: &mut Tx,
+    table: &str,
+    column: &str,
+    keys: &[String],
+) -> Result<u64, SqlError> {
+    let mut affected = 0;
+    let mut rest = keys;
+    for n in chunks(keys.len(), max_params(tx.backend()).min(MAX_ROWS * 4)) {
+        let (now, later) = rest.split_at(n);
+        rest = later;
+        let sql = format!(
+            "DELETE FROM {table} WHERE {column} IN ({})",
+            placeholders(1, n)
+        );
+        let args: Vec<Arg> = now.iter().cloned().map(Arg::from).collect();
+        affected += tx.execute(&sql, args).await?;
+    }
+    Ok(affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_powers_of_two_within_the_limit() {
+        assert_eq!(chunks(0, 256), Vec::<usize>::new());
+        assert_eq!(chunks(1, 256), vec![1]);
+        assert_eq!(chunks(7, 256), vec![4, 2, 1]);
+        assert_eq!(chunks(600, 256), vec![256, 256, 64, 16, 8]);
+        assert_eq!(chunks(10, 3), vec![2, 2, 2, 2, 2]);
+        for len in 0..1000 {
+            let c = chunks(len, 100);
+            assert_eq!(c.iter().sum::<usize>(), len);
+            assert!(c.iter().all(|n| n.is_power_of_two() && *n <= 64));
+        }
+    }
+
+    #[test]
+    fn placeholders_count_from_the_first() {
+        assert_eq!(placeholders(4, 3), "$4, $5, $6");
+    }
+}
