@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tgcrm_domain::Clock;
 use tgcrm_store::checkpoints;
-use tgcrm_store::reader::{EventFilter, head, read_after};
+use tgcrm_store::reader::{EventFilter, read_after, read_reaching};
 use tgcrm_store::shutdown::Stop;
 use tgcrm_store::{Db, EventStore, Position, StoredEvent};
 
@@ -110,8 +110,8 @@ pub fn filter_of(projector: &dyn Projector) -> EventFilter {
 
 /// The next events after `from` that `projector` reads, and the position it
 /// may move to: its last event, or, when a filtered read comes back short,
-/// the head of the log as it was before the read (nothing the projector
-/// reads lies in between). `None` when there is nothing to do.
+/// the head of the log as that read saw it (nothing the projector reads lies
+/// in between). `None` when there is nothing to do.
 pub async fn next_batch(
     db: &Db,
     projector: &dyn Projector,
@@ -119,19 +119,13 @@ pub async fn next_batch(
     batch_size: i64,
 ) -> anyhow::Result<Option<(Vec<StoredEvent>, Position)>> {
     let filter = filter_of(projector);
-    let horizon = if filter.is_filtered() {
-        Some(head(db).await?)
+    let (events, reached) = if filter.is_filtered() {
+        read_reaching(db, from, batch_size, &filter).await?
     } else {
-        None
+        let events = read_after(db, from, batch_size, &filter).await?;
+        let reached = events.last().map_or(from, |e| e.position);
+        (events, reached)
     };
-    let events = read_after(db, from, batch_size, &filter).await?;
-    let mut reached = events.last().map_or(from, |e| e.position);
-    if let Some(h) = horizon
-        && (events.len() as i64) < batch_size
-        && h > reached
-    {
-        reached = h;
-    }
     Ok((reached > from).then_some((events, reached)))
 }
 

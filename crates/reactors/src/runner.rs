@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tgcrm_domain::Clock;
 use tgcrm_projections::lock;
-use tgcrm_store::reader::{head, read_after};
+use tgcrm_store::reader::{head, read_after, read_reaching};
 use tgcrm_store::shutdown::Stop;
 use tgcrm_store::{EventStore, Position, checkpoints};
 
@@ -100,21 +100,19 @@ pub async fn run(
             }
             // A reactor that reads only some events would otherwise never move
             // its checkpoint past a tail of events it does not read, and would
-            // look behind for ever. Everything up to the head seen *before*
-            // the read was visible to the read, so it is safe to pass.
-            let horizon = if filter.is_filtered() {
-                match head(&db).await {
-                    Ok(h) => Some(h),
-                    Err(e) => {
-                        tracing::warn!(reactor = %name, error = %e, "reading the log head failed");
-                        None
-                    }
-                }
+            // look behind for ever: a filtered read also says how far the log
+            // reached in the same snapshot, which is safe to pass.
+            let read = if filter.is_filtered() {
+                read_reaching(&db, position, config.batch_size, &filter)
+                    .await
+                    .map(|(events, reached)| (events, Some(reached)))
             } else {
-                None
+                read_after(&db, position, config.batch_size, &filter)
+                    .await
+                    .map(|events| (events, None))
             };
-            let events = match read_after(&db, position, config.batch_size, &filter).await {
-                Ok(e) => e,
+            let (events, horizon) = match read {
+                Ok(r) => r,
                 Err(e) => {
                     tracing::warn!(reactor = %name, error = %e, "reading the log failed");
                     if stop.sleep_or_stop(backoff).await {

@@ -35,14 +35,13 @@ impl EventFilter {
     }
 }
 
-/// Up to `limit` events after `after`, in global order.
-pub async fn read_after(
-    db: &Db,
+/// The `SELECT` of [`read_after`] and its arguments.
+fn read_sql(
+    backend: Backend,
     after: Position,
     limit: i64,
     filter: &EventFilter,
-) -> Result<Vec<StoredEvent>, SqlError> {
-    let backend = db.backend();
+) -> (String, Vec<Arg>) {
     let mut args: Vec<Arg> = Vec::new();
     let mut sql = format!("SELECT {} FROM events WHERE ", event_columns(backend));
     match backend {
@@ -101,10 +100,78 @@ pub async fn read_after(
         )),
         Backend::Sqlite => sql.push_str(&format!(" ORDER BY position LIMIT ${}", args.len())),
     }
+    (sql, args)
+}
+
+/// Up to `limit` events after `after`, in global order.
+pub async fn read_after(
+    db: &Db,
+    after: Position,
+    limit: i64,
+    filter: &EventFilter,
+) -> Result<Vec<StoredEvent>, SqlError> {
+    let (sql, args) = read_sql(db.backend(), after, limit, filter);
     let rows: Vec<EventRow> = db.fetch_all(&sql, args).await?;
     let mut events: Vec<StoredEvent> = rows.into_iter().map(StoredEvent::from).collect();
     crate::personal::reveal_events(db, &mut events).await?;
     Ok(events)
+}
+
+#[derive(sqlx::FromRow)]
+struct PartRow {
+    part: i64,
+    #[sqlx(flatten)]
+    row: EventRow,
+}
+
+/// [`read_after`] for a subscriber that reads only some events, with how far
+/// it may move: past its last event, or, when fewer than `limit` came back,
+/// up to the newest event the same statement could see. Reading that head in
+/// the same statement (same snapshot) is what makes passing the events in
+/// between safe; a second query could see a commit the read did not.
+pub async fn read_reaching(
+    db: &Db,
+    after: Position,
+    limit: i64,
+    filter: &EventFilter,
+) -> Result<(Vec<StoredEvent>, Position), SqlError> {
+    let backend = db.backend();
+    let (events_sql, args) = read_sql(backend, after, limit, filter);
+    let head_sql = match backend {
+        Backend::Postgres => format!(
+            "SELECT {} FROM events WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+             ORDER BY events.transaction_id DESC, events.position DESC LIMIT 1",
+            event_columns(backend)
+        ),
+        Backend::Sqlite => format!(
+            "SELECT {} FROM events ORDER BY position DESC LIMIT 1",
+            event_columns(backend)
+        ),
+    };
+    let sql = format!(
+        "SELECT CAST(0 AS BIGINT) AS part, r.* FROM ({events_sql}) AS r \
+         UNION ALL SELECT CAST(1 AS BIGINT) AS part, h.* FROM ({head_sql}) AS h \
+         ORDER BY part, transaction_id, position"
+    );
+    let rows: Vec<PartRow> = db.fetch_all(&sql, args).await?;
+    let mut head = None;
+    let mut events = Vec::with_capacity(rows.len());
+    for r in rows {
+        if r.part == 0 {
+            events.push(StoredEvent::from(r.row));
+        } else {
+            head = Some(Position::new(r.row.transaction_id, r.row.position));
+        }
+    }
+    let mut reached = events.last().map_or(after, |e| e.position);
+    if let Some(h) = head
+        && (events.len() as i64) < limit
+        && h > reached
+    {
+        reached = h;
+    }
+    crate::personal::reveal_events(db, &mut events).await?;
+    Ok((events, reached))
 }
 
 /// One aggregate's stream in sequence order (for `GET /v1/tickets/{id}/events`).

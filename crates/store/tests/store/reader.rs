@@ -7,7 +7,7 @@ use std::time::Duration;
 use tgcrm_domain::TicketId;
 use tgcrm_domain::ticket::{MessageVisibility, Ticket, TicketCommand, decide};
 use tgcrm_store::append::{StreamWrite, append, append_in};
-use tgcrm_store::reader::{EventFilter, head, newest, read_after};
+use tgcrm_store::reader::{EventFilter, head, newest, read_after, read_reaching};
 use tgcrm_store::tokens::{NewToken, Role, TokenEnv, issue};
 use tgcrm_store::{Db, EventStore, Metadata, Position, Source, StoredEvent};
 use tgcrm_testkit::both_backends;
@@ -189,6 +189,50 @@ both_backends!(
         .await
         .unwrap();
         assert!(none.is_empty());
+        // A filtered read also says how far the same snapshot reached: its
+        // last event after a full page, the log's head after a short one.
+        let end = all.last().unwrap().position;
+        let tickets = EventFilter {
+            aggregate_types: vec!["ticket".into()],
+            ..Default::default()
+        };
+        let ticket_events: Vec<_> = all
+            .iter()
+            .filter(|e| e.aggregate_type == "ticket")
+            .collect();
+        assert_ne!(
+            ticket_events.last().unwrap().position,
+            end,
+            "the log ends with the token"
+        );
+        let (page, reached) = read_reaching(&db, Position::START, 2, &tickets)
+            .await
+            .unwrap();
+        assert_eq!(
+            keys(&page),
+            keys(&[ticket_events[0].clone(), ticket_events[1].clone()])
+        );
+        assert_eq!(
+            reached, page[1].position,
+            "a full page reaches its last event"
+        );
+        let (rest, reached) = read_reaching(&db, Position::START, 1_000, &tickets)
+            .await
+            .unwrap();
+        assert_eq!(rest.len(), ticket_events.len());
+        assert_eq!(reached, end, "a short page reaches the head");
+        let nobody = EventFilter {
+            workspace_id: Some("nobody".into()),
+            ..Default::default()
+        };
+        let (nothing, reached) = read_reaching(&db, Position::START, 10, &nobody)
+            .await
+            .unwrap();
+        assert!(nothing.is_empty());
+        assert_eq!(reached, end);
+        let (nothing, reached) = read_reaching(&db, end, 10, &nobody).await.unwrap();
+        assert!(nothing.is_empty());
+        assert_eq!(reached, end, "nothing past the head");
         // Reading after the last event gives nothing.
         assert!(
             read_after(
