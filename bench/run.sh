@@ -18,6 +18,9 @@ if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
   : "${BENCH_LONG_EVENTS:=1000}" "${BENCH_QUERY_ITERATIONS:=100}" "${BENCH_LONG_SAMPLES:=50}"
 fi
 BENCH_BACKENDS=${BENCH_BACKENDS:-"postgres sqlite"}
+# Which parts to run (all by default): ceiling commands replay queries.
+BENCH_STEPS=${BENCH_STEPS:-"ceiling commands replay queries"}
+want() { [[ " $BENCH_STEPS " == *" $1 "* ]]; }
 BENCH_CLIENTS=${BENCH_CLIENTS:-16}
 BENCH_SECONDS=${BENCH_SECONDS:-30}
 BENCH_WARMUP=${BENCH_WARMUP:-3}
@@ -159,7 +162,7 @@ for backend in $BENCH_BACKENDS; do
   SERVE_HWM_KB=0
 
   # 1. Ceiling (Postgres): pgbench appending event rows, same client count.
-  if [[ "$backend" == postgres ]]; then
+  if [[ "$backend" == postgres ]] && want ceiling; then
     say "postgres: pgbench ceiling"
     db_fresh postgres pgbench
     url=$(db_url postgres pgbench)
@@ -176,6 +179,7 @@ for backend in $BENCH_BACKENDS; do
   fi
 
   # 2, 3, 6. Commands, lag, long tickets on a fresh database.
+  if want commands; then
   say "$backend: commands"
   db_fresh "$backend" cmd
   url=$(db_url "$backend" cmd)
@@ -196,8 +200,10 @@ for backend in $BENCH_BACKENDS; do
     --events "$BENCH_LONG_EVENTS" --samples "$BENCH_LONG_SAMPLES"
   stop_serve
   db_drop "$backend" cmd
+  fi
 
   # 4. Replay of all projections over the replay dataset, against a raw ordered scan.
+  if want replay; then
   say "$backend: replay dataset ($BENCH_REPLAY_EVENTS events)"
   db_fresh "$backend" replay
   url=$(db_url "$backend" replay)
@@ -219,8 +225,10 @@ for backend in $BENCH_BACKENDS; do
     --field "events_per_second=$(awk -v e="$events" -v s="$secs" 'BEGIN { printf "%.0f", e / s }')" \
     --field "max_rss_kb=$rss" --field "per_projector=$per" | tee -a "$RESULTS"
   db_drop "$backend" replay
+  fi
 
   # 5. Queries on the large dataset, after the projections are built.
+  if want queries; then
   say "$backend: query dataset ($BENCH_QUERY_TICKETS tickets)"
   db_fresh "$backend" queries
   url=$(db_url "$backend" queries)
@@ -243,6 +251,7 @@ for backend in $BENCH_BACKENDS; do
   result "$BENCH" queries --url "http://127.0.0.1:$BENCH_PORT" --label "$backend" --iterations "$BENCH_QUERY_ITERATIONS"
   stop_serve
   db_drop "$backend" queries
+  fi
 
   # 7. Memory: the highest VmHWM of the crm serve processes above.
   "$BENCH" record --kind rss --label "$backend" --field "serve_vmhwm_kb=$SERVE_HWM_KB" | tee -a "$RESULTS"

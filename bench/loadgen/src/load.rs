@@ -122,6 +122,10 @@ fn keys_csv(keys: &[KeyRow], workspace: &str) -> String {
     out
 }
 
+/// Bytes per COPY message. A whole 20,000-row chunk in one `send` once left
+/// the server waiting for data the client never sent (1M-ticket load).
+const COPY_PIECE: usize = 256 * 1024;
+
 /// Load the dataset described by `spec` into `url` (migrated first).
 pub async fn run(url: &str, spec: Spec, chunk: usize, label: String) -> anyhow::Result<LoadReport> {
     let db = Db::connect(url).await.context("connecting")?;
@@ -140,7 +144,9 @@ pub async fn run(url: &str, spec: Spec, chunk: usize, label: String) -> anyhow::
                             "COPY personal_keys (workspace_id, subject, key, created_at) FROM STDIN WITH (FORMAT csv)",
                         )
                         .await?;
-                    copy.send(keys_csv(&keys, &workspace).into_bytes()).await?;
+                    for piece in keys_csv(&keys, &workspace).as_bytes().chunks(COPY_PIECE) {
+                        copy.send(piece).await?;
+                    }
                     copy.finish().await?;
                 }
                 let mut copy = conn
@@ -148,8 +154,9 @@ pub async fn run(url: &str, spec: Spec, chunk: usize, label: String) -> anyhow::
                         "COPY events ({EVENT_COLUMNS}) FROM STDIN WITH (FORMAT csv)"
                     ))
                     .await?;
-                copy.send(events_csv(&rows, &workspace).into_bytes())
-                    .await?;
+                for piece in events_csv(&rows, &workspace).as_bytes().chunks(COPY_PIECE) {
+                    copy.send(piece).await?;
+                }
                 copy.finish().await?;
             }
             "postgres"
