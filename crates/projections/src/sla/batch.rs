@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use anyhow::Context;
+use tgcrm_domain::sla::TicketSla;
 use tgcrm_domain::ticket::TicketEvent;
 use tgcrm_store::StoredEvent;
 
@@ -38,4 +39,13 @@ pub fn tickets_where(
         .filter(|(stored, event)| filter(event) && seen.insert(stored.aggregate_id.as_str()))
         .map(|(stored, _)| stored.aggregate_id.clone())
         .collect()
+}
+
+/// A ticket's SLA clocks as a row stores them (`null` before its first event).
+pub fn sla_state(state: serde_json::Value) -> serde_json::Result<TicketSla> {
+    if state.is_null() {
+        Ok(TicketSla::default())
+    } else {
+        serde_json::from_value(state)
+    }
 }

@@ -141,7 +141,7 @@ impl Projector for DeadlinesProjector {
         .await?;
         let deadlines = fetch_in(
             tx,
-            &format!("SELECT {DEADLINE_COLUMNS}, updated_at FROM rm_sla_deadlines WHERE ticket_id"),
+            &format!("SELECT {DEADLINE_COLUMNS} FROM rm_sla_deadlines WHERE ticket_id"),
             "",
             &keys,
         )
@@ -230,7 +230,7 @@ async fn write(tx: &mut Tx, fold: Fold) -> anyhow::Result<()> {
     // removed the row and wrote it anew.
     insert(
         tx,
-        &format!("INSERT INTO rm_sla_deadlines ({DEADLINE_COLUMNS}, updated_at)"),
+        &format!("INSERT INTO rm_sla_deadlines ({DEADLINE_COLUMNS})"),
         "ON CONFLICT (ticket_id, metric) DO UPDATE SET workspace_id = excluded.workspace_id, cycle = excluded.cycle, \
          policy_id = excluded.policy_id, policy_version = excluded.policy_version, \
          target_seconds = excluded.target_seconds, started_at = excluded.started_at, warn_at = excluded.warn_at, \
@@ -267,7 +267,7 @@ async fn write(tx: &mut Tx, fold: Fold) -> anyhow::Result<()> {
 }
 
 /// A deadline row.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct DeadlineRow {
     pub ticket_id: String,
     pub metric: String,
@@ -289,11 +289,12 @@ pub struct DeadlineRow {
     pub team_id: Option<String>,
     pub agent_id: Option<String>,
     pub priority: String,
+    pub updated_at: DateTime<Utc>,
 }
 
 const DEADLINE_COLUMNS: &str = "ticket_id, metric, workspace_id, cycle, policy_id, policy_version, target_seconds, \
      started_at, warn_at, due_at, met_at, state, warned, breached, next_check_at, next_moment, source_event_id, \
-     team_id, agent_id, priority";
+     team_id, agent_id, priority, updated_at";
 
 /// Deadlines whose next moment (warning or breach) has come by `now`, oldest first.
 pub async fn due(db: &Db, now: DateTime<Utc>, limit: i64) -> Result<Vec<DeadlineRow>, SqlError> {

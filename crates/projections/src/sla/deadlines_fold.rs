@@ -11,7 +11,7 @@ use tgcrm_domain::sla::policy::SEGMENT_FIELD;
 use tgcrm_domain::ticket::TicketEvent;
 use tgcrm_store::StoredEvent;
 
-use super::deadlines::next_check;
+use super::deadlines::{DeadlineRow, next_check};
 
 /// A row of `rm_sla_tickets` as stored (`state` not yet parsed).
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -57,14 +57,9 @@ impl TryFrom<TicketRecord> for Ticket {
     type Error = serde_json::Error;
 
     fn try_from(r: TicketRecord) -> Result<Self, Self::Error> {
-        let sla = if r.state.is_null() {
-            TicketSla::default()
-        } else {
-            serde_json::from_value(r.state)?
-        };
         Ok(Self {
             workspace_id: r.workspace_id,
-            sla,
+            sla: super::batch::sla_state(r.state)?,
             status: r.status,
             priority: r.priority,
             team_id: r.team_id,
@@ -101,32 +96,6 @@ impl Ticket {
     }
 }
 
-/// A row of `rm_sla_deadlines`, all columns.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct DeadlineRecord {
-    pub ticket_id: String,
-    pub metric: String,
-    pub workspace_id: String,
-    pub cycle: i64,
-    pub policy_id: String,
-    pub policy_version: i64,
-    pub target_seconds: i64,
-    pub started_at: DateTime<Utc>,
-    pub warn_at: Option<DateTime<Utc>>,
-    pub due_at: Option<DateTime<Utc>>,
-    pub met_at: Option<DateTime<Utc>>,
-    pub state: String,
-    pub warned: bool,
-    pub breached: bool,
-    pub next_check_at: Option<DateTime<Utc>>,
-    pub next_moment: Option<String>,
-    pub source_event_id: String,
-    pub team_id: Option<String>,
-    pub agent_id: Option<String>,
-    pub priority: String,
-    pub updated_at: DateTime<Utc>,
-}
-
 /// A row of `rm_sla_escalations`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Escalation {
@@ -145,7 +114,7 @@ pub struct Deadlines {
     /// Metrics with a stored row.
     pub stored: BTreeSet<String>,
     /// The rows now, by metric.
-    pub rows: BTreeMap<String, DeadlineRecord>,
+    pub rows: BTreeMap<String, DeadlineRow>,
     /// Metrics whose row the batch (re)wrote.
     pub changed: BTreeSet<String>,
 }
@@ -157,7 +126,7 @@ impl Deadlines {
     }
 
     /// Rows the batch wrote that still exist.
-    pub fn written(&self) -> impl Iterator<Item = &DeadlineRecord> {
+    pub fn written(&self) -> impl Iterator<Item = &DeadlineRow> {
         self.changed.iter().filter_map(|m| self.rows.get(m))
     }
 }
@@ -177,7 +146,7 @@ pub struct Fold {
 
 impl Fold {
     /// Start from the stored rows of the tickets a batch touches.
-    pub fn new(tickets: Vec<TicketRecord>, deadlines: Vec<DeadlineRecord>) -> Self {
+    pub fn new(tickets: Vec<TicketRecord>, deadlines: Vec<DeadlineRow>) -> Self {
         let mut fold = Self {
             stored: tickets
                 .into_iter()
@@ -309,7 +278,7 @@ fn update_deadlines(deadlines: &mut Deadlines, ticket: &Ticket, stored: &StoredE
     let Some(applied) = &sla.applied else {
         return;
     };
-    let rows: Vec<DeadlineRecord> = current
+    let rows: Vec<DeadlineRow> = current
         .iter()
         .map(|d| {
             let previous = deadlines.rows.get(d.metric.as_str());
@@ -325,7 +294,7 @@ fn update_deadlines(deadlines: &mut Deadlines, ticket: &Ticket, stored: &StoredE
                 _ => stored.event_id.clone(),
             };
             let (next_check_at, next_moment) = next_check(d);
-            DeadlineRecord {
+            DeadlineRow {
                 ticket_id: stored.aggregate_id.clone(),
                 metric: d.metric.as_str().to_owned(),
                 // Kept by an update, set by an insert.

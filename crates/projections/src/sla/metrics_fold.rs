@@ -44,14 +44,9 @@ impl TryFrom<TicketRecord> for Ticket {
     type Error = serde_json::Error;
 
     fn try_from(r: TicketRecord) -> Result<Self, Self::Error> {
-        let sla = if r.state.is_null() {
-            TicketSla::default()
-        } else {
-            serde_json::from_value(r.state)?
-        };
         Ok(Self {
             workspace_id: r.workspace_id,
-            sla,
+            sla: super::batch::sla_state(r.state)?,
             priority: r.priority,
             team_id: r.team_id,
             agent_id: r.agent_id,
