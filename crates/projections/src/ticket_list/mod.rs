@@ -15,7 +15,7 @@ use tgcrm_store::{Backend, StoredEvent, Tx, args};
 use crate::bulk;
 use crate::projector::Projector;
 use crate::schema::ddl;
-use row::{COLUMNS, TicketRow};
+use row::COLUMNS;
 
 pub const NAME: &str = "ticket_list";
 
@@ -97,7 +97,7 @@ impl Projector for TicketListProjector {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let loaded: Vec<TicketRow> = bulk::fetch_in(
+        let loaded: Vec<TicketSummary> = bulk::fetch_in(
             tx,
             &format!("SELECT {COLUMNS} FROM rm_tickets WHERE ticket_id"),
             "",
@@ -108,7 +108,7 @@ impl Projector for TicketListProjector {
             .iter()
             .map(|r| (r.ticket_id.clone(), r.tag_set()))
             .collect();
-        let mut rows: HashMap<String, TicketRow> = loaded
+        let mut rows: HashMap<String, TicketSummary> = loaded
             .into_iter()
             .map(|r| (r.ticket_id.clone(), r))
             .collect();
@@ -143,7 +143,7 @@ impl Projector for TicketListProjector {
             match rows.get_mut(id) {
                 Some(row) => row.apply(stored.sequence, &event)?,
                 // Events of a ticket whose opening this projection never saw change nothing.
-                None => match TicketRow::opened(stored, &event)? {
+                None => match TicketSummary::opened(stored, &event)? {
                     Some(row) => {
                         rows.insert(id.clone(), row);
                     }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tgcrm_store::{Arg, Db, SqlError};
 
+use super::row::COLUMNS;
 use crate::cursor::encode_time_id;
 
 #[derive(Debug, Clone, Default)]
@@ -56,11 +57,7 @@ pub struct TicketPage {
 
 pub async fn list(db: &Db, f: &TicketFilter) -> Result<TicketPage, SqlError> {
     let mut args: Vec<Arg> = vec![f.workspace_id.clone().into()];
-    let mut sql = String::from(
-        "SELECT ticket_id, workspace_id, subject, status, priority, channel, customer_telegram_id, customer_name, \
-         customer_username, assignee_agent_id, team_id, tags, archived, message_count, first_response_at, \
-         last_message_at, resolved_at, created_at, updated_at, version FROM rm_tickets t WHERE workspace_id = $1",
-    );
+    let mut sql = format!("SELECT {COLUMNS} FROM rm_tickets t WHERE workspace_id = $1");
     let mut push = |sql: &mut String, clause: &str, arg: Arg| {
         args.push(arg);
         sql.push_str(&clause.replace('?', &format!("${}", args.len())));

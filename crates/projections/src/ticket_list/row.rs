@@ -3,42 +3,22 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Utc};
 use tgcrm_domain::ticket::{MessageVisibility, TicketEvent};
 use tgcrm_store::{Arg, StoredEvent, args};
+
+use super::TicketSummary;
 
 /// The columns of `rm_tickets`, in table order.
 pub(super) const COLUMNS: &str = "ticket_id, workspace_id, subject, status, priority, channel, \
      customer_telegram_id, customer_name, customer_username, assignee_agent_id, team_id, tags, archived, \
      message_count, first_response_at, last_message_at, resolved_at, created_at, updated_at, version";
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub(super) struct TicketRow {
-    pub ticket_id: String,
-    pub workspace_id: String,
-    pub subject: String,
-    pub status: String,
-    pub priority: String,
-    pub channel: String,
-    pub customer_telegram_id: i64,
-    pub customer_name: String,
-    pub customer_username: Option<String>,
-    pub assignee_agent_id: Option<String>,
-    pub team_id: Option<String>,
-    pub tags: serde_json::Value,
-    pub archived: bool,
-    pub message_count: i64,
-    pub first_response_at: Option<DateTime<Utc>>,
-    pub last_message_at: Option<DateTime<Utc>>,
-    pub resolved_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub version: i64,
-}
-
-impl TicketRow {
+impl TicketSummary {
     /// The row a ticket's opening creates.
-    pub fn opened(stored: &StoredEvent, event: &TicketEvent) -> anyhow::Result<Option<Self>> {
+    pub(super) fn opened(
+        stored: &StoredEvent,
+        event: &TicketEvent,
+    ) -> anyhow::Result<Option<Self>> {
         let TicketEvent::Opened {
             workspace_id,
             subject,
@@ -77,13 +57,13 @@ impl TicketRow {
     }
 
     /// The tags, as kept in the row (a sorted JSON array).
-    pub fn tag_set(&self) -> BTreeSet<String> {
+    pub(super) fn tag_set(&self) -> BTreeSet<String> {
         serde_json::from_value(self.tags.clone()).unwrap_or_default()
     }
 
     /// Apply a later event of the ticket. Events at or below the row's
     /// version were applied already and change nothing.
-    pub fn apply(&mut self, seq: i64, event: &TicketEvent) -> anyhow::Result<()> {
+    pub(super) fn apply(&mut self, seq: i64, event: &TicketEvent) -> anyhow::Result<()> {
         if seq <= self.version {
             return Ok(());
         }
@@ -158,14 +138,14 @@ impl TicketRow {
     }
 
     /// Personal data erased: the customer's name and the subject go.
-    pub fn erase(&mut self) {
+    pub(super) fn erase(&mut self) {
         self.customer_name = tgcrm_store::personal::ERASED.to_owned();
         self.customer_username = None;
         self.subject = tgcrm_store::personal::ERASED.to_owned();
     }
 
     /// The row's values in [`COLUMNS`] order.
-    pub fn values(&self) -> Vec<Arg> {
+    pub(super) fn values(&self) -> Vec<Arg> {
         args![
             self.ticket_id.as_str(),
             self.workspace_id.as_str(),
