@@ -30,20 +30,9 @@ async fn replaying_while_serving_never_empties_the_ticket_list() {
     for i in 0..40 {
         open_ticket(&client, node.port, &token, i).await.unwrap();
     }
-    let list_url = format!("http://127.0.0.1:{}/v1/tickets?limit=100", node.port);
-    let count = |v: Value| v["items"].as_array().map(Vec::len).unwrap_or(0);
     // Wait for the list to show everything.
     for _ in 0..100 {
-        let v: Value = client
-            .get(&list_url)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if count(v) == 40 {
+        if listed(&client, node.port, &token).await == 40 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -59,16 +48,7 @@ async fn replaying_while_serving_never_empties_the_ticket_list() {
     });
     let mut observed = Vec::new();
     while !replay.is_finished() {
-        let v: Value = client
-            .get(&list_url)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        observed.push(count(v));
+        observed.push(listed(&client, node.port, &token).await);
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let out = replay.await.unwrap();
@@ -82,16 +62,7 @@ async fn replaying_while_serving_never_empties_the_ticket_list() {
         observed.iter().all(|n| *n == 40),
         "the list stayed whole during the rebuild: {observed:?}"
     );
-    let v: Value = client
-        .get(&list_url)
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(count(v), 40);
+    assert_eq!(listed(&client, node.port, &token).await, 40);
 }
 
 /// `crm replay` on SQLite (the zero-setup default, one connection): every
@@ -141,19 +112,7 @@ async fn replaying_on_sqlite_rebuilds_every_projection() {
 
     let node = serve_sqlite(&url);
     wait_healthy(&client, &node).await;
-    let v: Value = client
-        .get(format!(
-            "http://127.0.0.1:{}/v1/tickets?limit=100",
-            node.port
-        ))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(v["items"].as_array().map(Vec::len), Some(25));
+    assert_eq!(listed(&client, node.port, &token).await, 25);
     let audit = crm(&url).args(["audit", "verify"]).output().unwrap();
     assert!(
         audit.status.success(),
@@ -163,6 +122,20 @@ async fn replaying_on_sqlite_rebuilds_every_projection() {
 }
 
 /// `crm serve` on a SQLite file (no `application_name`: that is Postgres's).
+/// How many tickets the node's list shows (up to 100).
+async fn listed(client: &reqwest::Client, port: u16, token: &str) -> usize {
+    let v: Value = client
+        .get(format!("http://127.0.0.1:{port}/v1/tickets?limit=100"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["items"].as_array().map(Vec::len).unwrap_or(0)
+}
+
 fn serve_sqlite(url: &str) -> crate::Node {
     let port = crate::free_port();
     let child = crm(url)
