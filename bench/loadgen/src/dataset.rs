@@ -8,7 +8,11 @@
 //!
 //! Tickets' lives interleave in time order (a heap of next-command times), so
 //! the log looks like a real one: consecutive events belong to different
-//! tickets.
+//! tickets. The SLA monitor's decisions are part of that life: when a running
+//! clock's warning or due time comes before the ticket's next command, the
+//! warning or breach is recorded at that moment, as `system:sla`. So at the
+//! end no active ticket has a moment left unrecorded, and a server started on
+//! the history has nothing of the past to catch up on.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap};
@@ -22,10 +26,10 @@ use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
-use tgcrm_domain::sla::{Calendar, SlaTargets};
+use tgcrm_domain::sla::{Calendar, DeadlineState, SlaTargets};
 use tgcrm_domain::ticket::{
     AddMessage, ApplySla, Assign, Author, ChangeStatus, Channel, MessageVisibility, OpenTicket,
-    Ticket, TicketCommand, decide,
+    RecordSla, SlaMoment, Ticket, TicketCommand, decide,
 };
 use tgcrm_domain::values::{
     Customer, CustomerName, Fields, MessageText, Priority, Status, Subject, Tag, TelegramUserId,
@@ -108,12 +112,53 @@ struct Active {
     close_after_resolve: bool,
     /// The stream's sequence: how many events the ticket has.
     version: i64,
+    /// When the ticket's next command (not an SLA moment) comes; `None`
+    /// once its planned life is over.
+    planned: Option<DateTime<Utc>>,
+}
+
+/// Who issues a command, as the metadata names them.
+#[derive(Debug, Clone, Copy)]
+enum By {
+    Customer,
+    Agent,
+    /// The SLA monitor.
+    Sla,
+}
+
+/// The first SLA moment still to record on `t`: a running clock's warning
+/// (if not yet warned) or breach, whichever comes first of all its clocks.
+fn next_moment(t: &Ticket) -> Option<(DateTime<Utc>, RecordSla)> {
+    t.sla
+        .deadlines()
+        .into_iter()
+        .filter(|d| matches!(d.state, DeadlineState::Ok | DeadlineState::Warning))
+        .filter_map(|d| {
+            let warn = d.warn_at.filter(|_| !d.warned && d.warn_at < d.due_at);
+            match (warn, d.due_at) {
+                (Some(w), _) => Some((w, SlaMoment::Warning)),
+                (None, Some(due)) => Some((due, SlaMoment::Breach)),
+                (None, None) => None,
+            }
+            .map(|(at, moment)| {
+                (
+                    at,
+                    RecordSla {
+                        metric: d.metric,
+                        moment,
+                    },
+                )
+            })
+        })
+        .min_by_key(|(at, _)| *at)
 }
 
 pub struct Generator {
     spec: Spec,
     rng: StdRng,
     next_open: u64,
+    /// When ticket `next_open` opens (drawn once, so the log stays in time order).
+    next_open_at: Option<DateTime<Utc>>,
     heap: BinaryHeap<Reverse<(i64, u64)>>,
     active: HashMap<u64, Active>,
     keys: HashMap<i64, ChaCha20Poly1305>,
@@ -202,6 +247,7 @@ impl Generator {
             spec,
             rng,
             next_open: 0,
+            next_open_at: None,
             heap: BinaryHeap::new(),
             active: HashMap::new(),
             keys: HashMap::new(),
@@ -244,11 +290,10 @@ impl Generator {
     /// The next command's events, in time order; `None` when every ticket is done.
     pub fn next_output(&mut self) -> anyhow::Result<Option<Output>> {
         loop {
-            let next_open_at = if self.next_open < self.spec.tickets {
-                Some(self.open_time(self.next_open))
-            } else {
-                None
-            };
+            if self.next_open_at.is_none() && self.next_open < self.spec.tickets {
+                self.next_open_at = Some(self.open_time(self.next_open));
+            }
+            let next_open_at = self.next_open_at;
             let due = self.heap.peek().map(|Reverse((t, i))| (*t, *i));
             let open_first = match (next_open_at, due) {
                 (None, None) => {
@@ -266,6 +311,7 @@ impl Generator {
                 let i = self.next_open;
                 let at = next_open_at.ok_or_else(|| anyhow!("no ticket left to open"))?;
                 self.next_open += 1;
+                self.next_open_at = None;
                 return self.open(i, at).map(Some);
             }
             if let Some(Reverse((t, i))) = self.heap.pop() {
@@ -358,6 +404,7 @@ impl Generator {
             follows_up: None,
         });
         let (budget, stays_active, close_after_resolve) = self.plan(i);
+        let planned = Some(at + self.gap());
         let mut active = Active {
             id,
             state: Ticket::default(),
@@ -366,21 +413,33 @@ impl Generator {
             stays_active,
             close_after_resolve,
             version: 0,
+            planned,
         };
         let mut out = Output::default();
         self.customer_key(tg, at, &mut out);
-        self.decide_into(&mut active, command, at, false, &mut out)?;
+        self.decide_into(&mut active, command, at, By::Customer, &mut out)?;
         let sla = TicketCommand::ApplySla(self.sla.clone());
-        self.decide_into(&mut active, sla, at, false, &mut out)?;
+        self.decide_into(&mut active, sla, at, By::Customer, &mut out)?;
         self.tally.tickets += 1;
-        let next = at + self.gap();
-        if next <= self.spec.end {
-            self.heap.push(Reverse((next.timestamp_micros(), i)));
-            self.active.insert(i, active);
-        } else {
-            self.finished(&active);
-        }
+        self.schedule(i, active);
         Ok(out)
+    }
+
+    /// Put the ticket back on the heap at its next step: its planned command
+    /// or its next SLA moment, whichever comes first; with neither before the
+    /// end, its life is over.
+    fn schedule(&mut self, i: u64, a: Active) {
+        let planned = a.planned.filter(|p| *p <= self.spec.end);
+        let moment = next_moment(&a.state)
+            .map(|(at, _)| at)
+            .filter(|at| *at <= self.spec.end);
+        match planned.into_iter().chain(moment).min() {
+            Some(next) => {
+                self.heap.push(Reverse((next.timestamp_micros(), i)));
+                self.active.insert(i, a);
+            }
+            None => self.finished(&a),
+        }
     }
 
     fn middle_command(&mut self, a: &Active) -> anyhow::Result<(TicketCommand, bool)> {
@@ -453,47 +512,63 @@ impl Generator {
         let Some(mut a) = self.active.remove(&i) else {
             return Ok(None);
         };
-        let status = a.state.status;
         let mut out = Output::default();
-        let done;
-        if matches!(status, Status::Closed)
-            || (status == Status::Resolved && !a.close_after_resolve)
-        {
-            self.finished(&a);
-            return Ok(None);
-        } else if status == Status::Resolved {
+        // An SLA moment that has come goes before the planned command; it
+        // is the monitor's, so it does not use up the ticket's planned life.
+        let moment = next_moment(&a.state)
+            .filter(|(due, _)| due.timestamp_micros() <= at.timestamp_micros());
+        if let Some((due, record)) = moment {
+            let budget = a.budget;
+            let n = self.decide_into(
+                &mut a,
+                TicketCommand::RecordSla(record),
+                due,
+                By::Sla,
+                &mut out,
+            )?;
+            if n == 0 {
+                return Err(anyhow!(
+                    "the ticket recorded nothing for {record:?} due at {due}"
+                ));
+            }
+            a.budget = budget;
+            self.schedule(i, a);
+            return Ok(Some(out));
+        }
+        if a.state.status == Status::Resolved {
             let c = TicketCommand::ChangeStatus(ChangeStatus {
                 to: Status::Closed,
                 reason: None,
             });
-            self.decide_into(&mut a, c, at, true, &mut out)?;
-            done = true;
+            self.decide_into(&mut a, c, at, By::Agent, &mut out)?;
         } else if a.budget <= 1 && !a.stays_active {
             let c = TicketCommand::ChangeStatus(ChangeStatus {
                 to: Status::Resolved,
                 reason: None,
             });
-            self.decide_into(&mut a, c, at, true, &mut out)?;
-            done = !a.close_after_resolve;
-        } else if a.budget <= 0 {
-            // Stays active: its life ends here, in whatever status it is.
-            self.finished(&a);
-            return Ok(None);
+            self.decide_into(&mut a, c, at, By::Agent, &mut out)?;
         } else {
             let (c, by_agent) = self.middle_command(&a)?;
-            self.decide_into(&mut a, c, at, by_agent, &mut out)?;
-            done = false;
+            let by = if by_agent { By::Agent } else { By::Customer };
+            self.decide_into(&mut a, c, at, by, &mut out)?;
         }
-        if !done {
-            let next = at + self.gap();
-            if next <= self.spec.end {
-                self.heap.push(Reverse((next.timestamp_micros(), i)));
-                self.active.insert(i, a);
-                return Ok(Some(out));
-            }
-        }
-        self.finished(&a);
+        a.planned = if Self::lives_on(&a) {
+            Some(at + self.gap())
+        } else {
+            None
+        };
+        self.schedule(i, a);
         Ok(Some(out))
+    }
+
+    /// Has the ticket planned commands left? Not once closed, nor resolved
+    /// for good, nor when it stays active and its planned life is spent.
+    fn lives_on(a: &Active) -> bool {
+        match a.state.status {
+            Status::Closed => false,
+            Status::Resolved => a.close_after_resolve,
+            _ => !a.stays_active || a.budget > 0,
+        }
     }
 
     fn finished(&mut self, a: &Active) {
@@ -507,15 +582,16 @@ impl Generator {
         a: &mut Active,
         command: TicketCommand,
         at: DateTime<Utc>,
-        by_agent: bool,
+        by: By,
         out: &mut Output,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<usize> {
         let events =
             decide(&a.state, command, at).map_err(|e| anyhow!("the domain refused: {e}"))?;
-        let (actor, source) = if by_agent {
-            ("tok_bench_agent".to_owned(), Source::Api)
-        } else {
-            (format!("customer:{}", a.customer), Source::Telegram)
+        let n = events.len();
+        let (actor, source) = match by {
+            By::Agent => ("tok_bench_agent".to_owned(), Source::Api),
+            By::Customer => (format!("customer:{}", a.customer), Source::Telegram),
+            By::Sla => ("system:sla".to_owned(), Source::System),
         };
         let meta = Metadata {
             actor: actor.clone(),
@@ -555,7 +631,7 @@ impl Generator {
             });
         }
         self.tally.commands += 1;
-        Ok(())
+        Ok(n)
     }
 
     /// Seal the personal fields of an externally tagged payload, as `tgcrm_store::personal` does.
@@ -599,4 +675,70 @@ impl Generator {
 
 fn cqrs_event_type(e: &tgcrm_domain::ticket::TicketEvent) -> String {
     e.type_name().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(tickets: u64, open: u64) -> Spec {
+        Spec {
+            workspace: WorkspaceId::parse("bench").expect("workspace"),
+            tickets,
+            events: tickets * 6,
+            open,
+            customers: tickets / 3,
+            agents: 5,
+            teams: 2,
+            seal: false,
+            seed: 7,
+            end: DateTime::<Utc>::from_timestamp(1_780_000_000, 0).expect("time"),
+            span: Duration::days(10),
+        }
+    }
+
+    /// Generate everything; the tickets' states rebuilt from the rows.
+    fn generate(spec: Spec) -> (Tally, HashMap<String, Ticket>, Vec<Row>) {
+        let mut g = Generator::new(spec).expect("generator");
+        let mut rows = vec![];
+        while let Some(out) = g.next_output().expect("output") {
+            rows.extend(out.rows);
+        }
+        let mut tickets: HashMap<String, Ticket> = HashMap::new();
+        for r in &rows {
+            let e = serde_json::from_str(&r.payload).expect("payload");
+            tickets.entry(r.aggregate_id.clone()).or_default().apply(e);
+        }
+        (g.tally, tickets, rows)
+    }
+
+    #[test]
+    fn no_sla_moment_is_left_for_a_server_to_catch_up_on() {
+        let s = spec(2_000, 200);
+        let end = s.end;
+        let (tally, tickets, rows) = generate(s);
+        assert_eq!(tickets.len(), 2_000);
+        assert!(tally.by_type.get("SlaBreached").copied().unwrap_or(0) > 0);
+        assert!(tally.by_type.get("SlaWarning").copied().unwrap_or(0) > 0);
+        for (id, t) in &tickets {
+            if let Some((at, record)) = next_moment(t) {
+                assert!(at > end, "{id}: {record:?} due at {at} was not recorded");
+            }
+        }
+        // Recorded by the monitor, in time order with the rest of the log.
+        let sla_rows: Vec<&Row> = rows.iter().filter(|r| r.actor == "system:sla").collect();
+        assert!(sla_rows.iter().all(|r| r.event_type.starts_with("Sla")));
+        assert!(
+            rows.windows(2)
+                .all(|w| w[0].occurred_at <= w[1].occurred_at)
+        );
+    }
+
+    #[test]
+    fn about_the_asked_number_of_tickets_stay_active() {
+        let (tally, tickets, _) = generate(spec(2_000, 200));
+        let active = tickets.values().filter(|t| t.status.is_active()).count() as u64;
+        assert_eq!(active, tally.active_at_end);
+        assert!((100..=300).contains(&active), "{active} active");
+    }
 }

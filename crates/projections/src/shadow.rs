@@ -15,7 +15,7 @@ use tgcrm_store::{Backend, Db, Position, Tx, checkpoints};
 use crate::projector::Projector;
 
 /// Events per transaction while rebuilding.
-const BATCH: i64 = 2_000;
+pub(crate) const BATCH: i64 = 2_000;
 
 pub fn request_name(projector: &str) -> String {
     format!("rebuild-request:{projector}")
@@ -84,103 +84,165 @@ pub async fn rebuild(
     clock: &dyn Clock,
     mut progress: impl FnMut(u64),
 ) -> anyhow::Result<(Position, u64)> {
-    let name = projector.name();
-    if db.backend() == Backend::Sqlite {
-        // In place (SQLite serves one process): drop and recreate the tables
-        // with the checkpoint back at the start, then apply batch by batch,
-        // each batch with its checkpoint. The pool has one connection, so
-        // events are read between transactions, never inside one; a crash
-        // part-way resumes from the last batch.
-        let mut tx = db.begin().await?;
-        for table in projector.tables() {
-            tx.execute(&format!("DROP TABLE IF EXISTS {table}"), vec![])
-                .await?;
-        }
-        for stmt in projector.schema(db.backend()) {
-            tx.execute(&stmt, vec![]).await?;
-        }
-        checkpoints::save_in(
-            &mut tx,
-            name,
-            projector.version(),
-            Position::START,
-            clock.now(),
-        )
-        .await?;
-        tx.commit().await?;
-        let mut position = Position::START;
-        let mut total = 0u64;
-        while let Some((last, n)) =
-            crate::runner::apply_batch(db, projector, position, BATCH, clock.now()).await?
-        {
-            total += n as u64;
-            progress(n as u64);
-            position = last;
-        }
-        checkpoints::delete(db, &request_name(name)).await?;
-        for table in projector.tables() {
-            db.execute(&format!("ANALYZE {table}"), vec![]).await?;
-        }
-        return Ok((position, total));
-    }
-    let schema = schema_of(projector);
-    db.execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"), vec![])
-        .await?;
-    db.execute(&format!("CREATE SCHEMA {schema}"), vec![])
-        .await?;
-    let mut tx = shadow_tx(db, &schema).await?;
-    for stmt in projector.schema(db.backend()) {
-        tx.execute(&stmt, vec![]).await?;
-    }
-    tx.commit().await?;
-    // Build in batches, each its own transaction, while the API reads the old tables.
+    let build = Build::begin(db, projector, clock).await?;
     let mut position = Position::START;
     let mut total = 0u64;
     while let Some((events, last)) =
         crate::runner::next_batch(db, projector, position, BATCH).await?
     {
-        let mut tx = shadow_tx(db, &schema).await?;
-        projector.apply_batch(&mut tx, &events).await?;
-        checkpoints::save_in(
-            &mut tx,
-            &progress_name(name),
-            projector.version(),
-            last,
-            clock.now(),
-        )
-        .await?;
-        tx.commit().await?;
+        build.apply(db, &events, last, clock).await?;
         total += events.len() as u64;
         progress(events.len() as u64);
         position = last;
     }
-    // Fresh tables have no planner statistics until autovacuum gets to them;
-    // without them a filtered list can pick a plan a hundred times slower.
-    for table in projector.tables() {
-        db.execute(&format!("ANALYZE {schema}.{table}"), vec![])
+    let (last, n) = build.finish(db, position, clock, &mut progress).await?;
+    Ok((last, total + n))
+}
+
+/// A rebuild under way: the projector's new tables, empty at first, filled
+/// batch by batch with [`Build::apply`], put in place by [`Build::finish`].
+/// The caller holds the projector's lock throughout.
+pub struct Build<'a> {
+    projector: &'a dyn Projector,
+    /// The schema the new tables are built in (Postgres); `None` when they
+    /// are rebuilt in place (SQLite has no schemas, and serves one process).
+    schema: Option<String>,
+}
+
+impl<'a> Build<'a> {
+    /// Create the projector's new, empty tables.
+    pub async fn begin(
+        db: &Db,
+        projector: &'a dyn Projector,
+        clock: &dyn Clock,
+    ) -> anyhow::Result<Build<'a>> {
+        if db.backend() == Backend::Sqlite {
+            // In place: drop and recreate the tables with the checkpoint
+            // back at the start; each batch then commits with its
+            // checkpoint, so a crash part-way resumes from the last batch.
+            let mut tx = db.begin().await?;
+            for table in projector.tables() {
+                tx.execute(&format!("DROP TABLE IF EXISTS {table}"), vec![])
+                    .await?;
+            }
+            for stmt in projector.schema(db.backend()) {
+                tx.execute(&stmt, vec![]).await?;
+            }
+            checkpoints::save_in(
+                &mut tx,
+                projector.name(),
+                projector.version(),
+                Position::START,
+                clock.now(),
+            )
             .await?;
+            tx.commit().await?;
+            return Ok(Build {
+                projector,
+                schema: None,
+            });
+        }
+        let schema = schema_of(projector);
+        db.execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"), vec![])
+            .await?;
+        db.execute(&format!("CREATE SCHEMA {schema}"), vec![])
+            .await?;
+        let mut tx = shadow_tx(db, &schema).await?;
+        for stmt in projector.schema(db.backend()) {
+            tx.execute(&stmt, vec![]).await?;
+        }
+        tx.commit().await?;
+        Ok(Build {
+            projector,
+            schema: Some(schema),
+        })
     }
-    // Swap: catch up the last events, then move the new tables into place.
-    let mut tx = shadow_tx(db, &schema).await?;
-    let (last, n) = drain_into(db, &mut tx, projector, position, &mut progress).await?;
-    total += n;
-    for table in projector.tables() {
-        tx.execute(&format!("DROP TABLE IF EXISTS public.{table}"), vec![])
+
+    pub fn projector(&self) -> &'a dyn Projector {
+        self.projector
+    }
+
+    /// Apply `events` (those the projector reads, in log order) and move its
+    /// rebuild's checkpoint to `last`, in one transaction. On Postgres the
+    /// API keeps reading the old tables meanwhile.
+    pub async fn apply(
+        &self,
+        db: &Db,
+        events: &[tgcrm_store::StoredEvent],
+        last: Position,
+        clock: &dyn Clock,
+    ) -> anyhow::Result<()> {
+        let p = self.projector;
+        let (mut tx, checkpoint) = match &self.schema {
+            Some(schema) => (shadow_tx(db, schema).await?, progress_name(p.name())),
+            None => (db.begin().await?, p.name().to_owned()),
+        };
+        if !events.is_empty() {
+            p.apply_batch(&mut tx, events).await?;
+        }
+        checkpoints::save_in(&mut tx, &checkpoint, p.version(), last, clock.now()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Catch up from `position` to the end of the log and put the new
+    /// tables in place of the old ones, with the projector's checkpoint, in
+    /// one transaction (Postgres); returns the position reached and how many
+    /// more events were applied.
+    pub async fn finish(
+        self,
+        db: &Db,
+        position: Position,
+        clock: &dyn Clock,
+        mut progress: impl FnMut(u64),
+    ) -> anyhow::Result<(Position, u64)> {
+        let p = self.projector;
+        let name = p.name();
+        let Some(schema) = self.schema.clone() else {
+            let mut position = position;
+            let mut total = 0u64;
+            while let Some((events, last)) =
+                crate::runner::next_batch(db, p, position, BATCH).await?
+            {
+                self.apply(db, &events, last, clock).await?;
+                total += events.len() as u64;
+                progress(events.len() as u64);
+                position = last;
+            }
+            checkpoints::delete(db, &request_name(name)).await?;
+            for table in p.tables() {
+                db.execute(&format!("ANALYZE {table}"), vec![]).await?;
+            }
+            return Ok((position, total));
+        };
+        // Fresh tables have no planner statistics until autovacuum gets to
+        // them; without them a filtered list can pick a plan a hundred
+        // times slower.
+        for table in p.tables() {
+            db.execute(&format!("ANALYZE {schema}.{table}"), vec![])
+                .await?;
+        }
+        // Swap: catch up the last events, then move the new tables into place.
+        let mut tx = shadow_tx(db, &schema).await?;
+        let (last, n) = drain_into(db, &mut tx, p, position, &mut progress).await?;
+        for table in p.tables() {
+            tx.execute(&format!("DROP TABLE IF EXISTS public.{table}"), vec![])
+                .await?;
+            tx.execute(
+                &format!("ALTER TABLE {schema}.{table} SET SCHEMA public"),
+                vec![],
+            )
+            .await?;
+        }
+        checkpoints::save_in(&mut tx, name, p.version(), last, clock.now()).await?;
+        tx.execute(&format!("DROP SCHEMA {schema} CASCADE"), vec![])
             .await?;
         tx.execute(
-            &format!("ALTER TABLE {schema}.{table} SET SCHEMA public"),
-            vec![],
+            "DELETE FROM checkpoints WHERE name = $1 OR name = $2",
+            tgcrm_store::args![request_name(name), progress_name(name)],
         )
         .await?;
+        tx.commit().await?;
+        Ok((last, n))
     }
-    checkpoints::save_in(&mut tx, name, projector.version(), last, clock.now()).await?;
-    tx.execute(&format!("DROP SCHEMA {schema} CASCADE"), vec![])
-        .await?;
-    tx.execute(
-        "DELETE FROM checkpoints WHERE name = $1 OR name = $2",
-        tgcrm_store::args![request_name(name), progress_name(name)],
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((last, total))
 }

@@ -27,7 +27,8 @@ pub enum Command {
         /// The projection to rebuild (ticket_list, conversation); all when absent.
         #[arg(long)]
         projection: Option<String>,
-        /// How many projections to rebuild at the same time.
+        /// How many projections apply a batch at the same time (the log is
+        /// read once for all of them; SQLite applies one at a time).
         #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
         jobs: u16,
     },

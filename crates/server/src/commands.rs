@@ -216,9 +216,12 @@ async fn replay(
             names.join(", ")
         );
     }
+    let started = std::time::Instant::now();
     let reports =
         tgcrm_projections::rebuild::rebuild_all(&db, &projectors, clock, true, jobs).await?;
-    for report in reports {
+    let seconds = started.elapsed().as_secs_f64();
+    // Each projector's time is its own work; they overlap (one shared read).
+    for report in &reports {
         eprintln!(
             "{}: {} events in {:.2}s ({:.0} events/s)",
             report.projector,
@@ -227,6 +230,12 @@ async fn replay(
             report.events_per_second()
         );
     }
+    let events = reports.iter().map(|r| r.events).max().unwrap_or(0);
+    eprintln!(
+        "all {} projections: {events} events in {seconds:.2}s ({:.0} events/s)",
+        reports.len(),
+        events as f64 / seconds.max(f64::EPSILON)
+    );
     db.close().await;
     Ok(())
 }

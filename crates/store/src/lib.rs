@@ -13,6 +13,7 @@ pub mod event;
 pub mod export;
 pub mod fulltext;
 pub mod health;
+pub mod in_list;
 pub mod kb;
 pub mod leader;
 pub mod load;

@@ -24,6 +24,7 @@ use serde_json::Value;
 use crate::args;
 use crate::db::{Backend, Db, SqlError, Tx};
 use crate::event::StoredEvent;
+use crate::in_list;
 
 pub const ERASED: &str = "[erased]";
 const PREFIX: &str = "enc:v1:";
@@ -201,28 +202,30 @@ async fn ciphers(
     owners: &HashSet<Owner>,
 ) -> Result<HashMap<Owner, Option<ChaCha20Poly1305>>, SqlError> {
     let mut out = HashMap::new();
-    let owners: Vec<&Owner> = owners.iter().collect();
-    for chunk in owners.chunks(200) {
-        let mut clauses = Vec::new();
-        let mut a = Vec::new();
-        for (ws, subject) in chunk {
-            a.push(crate::db::Arg::from(ws.as_str()));
-            a.push(crate::db::Arg::from(subject.as_str()));
-            clauses.push(format!(
-                "(workspace_id = ${} AND subject = ${})",
-                a.len() - 1,
-                a.len()
-            ));
-        }
-        let sql = format!(
-            "SELECT workspace_id, subject, key FROM personal_keys WHERE {}",
-            clauses.join(" OR ")
-        );
-        for r in db.fetch_all::<OwnedKeyRow>(&sql, a).await? {
-            out.insert(
-                (r.workspace_id, r.subject),
-                r.key.as_deref().and_then(cipher),
+    // By workspace, then `subject IN (…)`: one walk of the primary key per
+    // chunk, with statement texts few enough to stay prepared.
+    let mut by_workspace: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (ws, subject) in owners {
+        by_workspace.entry(ws).or_default().push(subject);
+    }
+    for (ws, subjects) in by_workspace {
+        let mut rest = subjects.as_slice();
+        for n in in_list::chunks(rest.len(), 256) {
+            let (now, later) = rest.split_at(n);
+            rest = later;
+            let sql = format!(
+                "SELECT workspace_id, subject, key FROM personal_keys \
+                 WHERE workspace_id = $1 AND subject IN ({})",
+                in_list::placeholders(2, n)
             );
+            let mut a = vec![crate::db::Arg::from(ws)];
+            a.extend(now.iter().map(|s| crate::db::Arg::from(*s)));
+            for r in db.fetch_all::<OwnedKeyRow>(&sql, a).await? {
+                out.insert(
+                    (r.workspace_id, r.subject),
+                    r.key.as_deref().and_then(cipher),
+                );
+            }
         }
     }
     for o in owners {

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::Duration;
+use tgcrm_domain::agent::{Agent, AgentCommand, AgentName, Profile};
 use tgcrm_domain::sla::{Calendar, Metric, SlaTargets};
 use tgcrm_domain::ticket::{
     ApplySla, Assign, Author, ChangePriority, ChangeStatus, ChangeTags, EditMessage,
@@ -17,7 +18,7 @@ use tgcrm_store::reader::{EventFilter, read_after};
 use tgcrm_store::{Db, Position, StoredEvent};
 use tgcrm_testkit::both_backends;
 use tgcrm_testkit::fixtures::{
-    add_message, customer_says, dump_table, staff_says, tags, wait_until_readable,
+    add_message, ctx, customer_says, dump_table, staff_says, tags, wait_until_readable,
 };
 
 use crate::support::Desk;
@@ -57,6 +58,11 @@ async fn history(desk: &Desk) {
     let staff = Author::Staff {
         token_id: "token:test".into(),
     };
+    // Other aggregates between the tickets' events, so a shared read of the
+    // log hands each projector only what it reads.
+    for (n, agent) in agents.iter().enumerate() {
+        register(desk, *agent, &format!("Agent {n}")).await;
+    }
     let mut tickets = Vec::new();
     for n in 0..9 {
         desk.clock.advance(Duration::minutes(3));
@@ -176,6 +182,33 @@ async fn history(desk: &Desk) {
     }
 }
 
+async fn register(desk: &Desk, agent: AgentId, name: &str) {
+    tgcrm_store::commands::execute::<Agent>(
+        &desk.store,
+        &desk.clock,
+        &agent.to_string(),
+        &ctx("acme"),
+        AgentCommand::Register {
+            agent_id: agent,
+            workspace_id: desk_workspace(),
+            profile: Profile {
+                name: AgentName::parse(name).unwrap(),
+                telegram_user_id: None,
+                telegram_username: None,
+                teams: Default::default(),
+                skills: Default::default(),
+                max_concurrent: None,
+            },
+        },
+    )
+    .await
+    .unwrap();
+}
+
+fn desk_workspace() -> tgcrm_domain::WorkspaceId {
+    ctx("acme").workspace_id
+}
+
 /// Every table of `projector`, rows sorted: compare two to compare contents.
 async fn tables(db: &Db, projector: &dyn Projector) -> Vec<Vec<String>> {
     let mut out = Vec::new();
@@ -219,10 +252,12 @@ both_backends!(
             .await
             .unwrap();
         assert!(events.len() > 100, "{} events", events.len());
+        let mut built = BTreeMap::new();
         for projector in tgcrm_projections::all() {
             let p = projector.as_ref();
             build(&db, p, &events, 1).await;
             let one_by_one = tables(&db, p).await;
+            built.insert(p.name(), one_by_one.clone());
             for size in [3, 50, events.len()] {
                 build(&db, p, &events, size).await;
                 assert_eq!(
@@ -248,5 +283,25 @@ both_backends!(
         // The history reached the tables that matter.
         let sla = tables(&db, &tgcrm_projections::sla::deadlines::DeadlinesProjector).await;
         assert!(sla[1].iter().any(|r| r.contains("breached")), "{sla:?}");
+        let agents = tables(&db, &tgcrm_projections::agents::AgentsProjector).await;
+        assert!(agents[0].len() >= 2, "{agents:?}");
+
+        // `crm replay`: all of them from one shared read of the log, a few
+        // at a time, build the same tables again.
+        let all = tgcrm_projections::all();
+        let reports = tgcrm_projections::rebuild::rebuild_all(&db, &all, &desk.clock, false, 3)
+            .await
+            .unwrap();
+        assert_eq!(reports.len(), all.len());
+        for (report, p) in reports.iter().zip(&all) {
+            assert_eq!(report.projector, p.name(), "reports in the order asked for");
+            assert_eq!(report.events, events.len() as u64, "{}", p.name());
+            assert_eq!(
+                tables(&db, p.as_ref()).await,
+                built[p.name()],
+                "{} rebuilt by crm replay",
+                p.name()
+            );
+        }
     }
 );
