@@ -324,14 +324,18 @@ impl Generator {
         }
     }
 
-    fn plan(&mut self, i: u64) -> (i64, bool, bool) {
+    /// The ticket's planned life: its events, whether it stays active at the
+    /// end, whether it is closed after being resolved, and whether it stays
+    /// unassigned in the queue (a fifth of those that stay active).
+    fn plan(&mut self, i: u64) -> (i64, bool, bool, bool) {
         let k = self.per_ticket;
         let budget = self.rng.gen_range(k * 0.5..=k * 1.5).round().max(2.0) as i64;
         let window = (self.spec.open * 2).min(self.spec.tickets).max(1);
         let p_active = self.spec.open as f64 / window as f64;
         let stays_active = i >= self.spec.tickets - window && self.rng.gen_bool(p_active.min(1.0));
         let close = self.rng.gen_bool(0.3);
-        (budget, stays_active, close)
+        let queued = stays_active && self.rng.gen_bool(0.2);
+        (budget, stays_active, close, queued)
     }
 
     fn customer_key(&mut self, tg: i64, at: DateTime<Utc>, out: &mut Output) {
@@ -403,8 +407,8 @@ impl Generator {
             },
             follows_up: None,
         });
-        let (budget, stays_active, close_after_resolve) = self.plan(i);
-        let planned = Some(at + self.gap());
+        let (budget, stays_active, close_after_resolve, queued) = self.plan(i);
+        let planned = (!queued).then(|| at + self.gap());
         let mut active = Active {
             id,
             state: Ticket::default(),
@@ -740,5 +744,11 @@ mod tests {
         let active = tickets.values().filter(|t| t.status.is_active()).count() as u64;
         assert_eq!(active, tally.active_at_end);
         assert!((100..=300).contains(&active), "{active} active");
+        // Some wait in the queue, unassigned.
+        let queued = tickets
+            .values()
+            .filter(|t| t.status.is_active() && t.assignee.is_none())
+            .count();
+        assert!((10..=100).contains(&queued), "{queued} queued");
     }
 }

@@ -8,8 +8,32 @@
 //! statements (each prepared once per connection) whatever the batch size, and
 //! no statement goes past either database's limit on bind parameters.
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
 use tgcrm_store::in_list::{chunks, placeholders};
 use tgcrm_store::{AnyRow, Arg, Backend, SqlError, Tx};
+
+/// Statement texts already made, by their parts: a 256-row `INSERT` has
+/// thousands of `$N`, and formatting them for every chunk of every batch
+/// was a twentieth of a replay's time.
+type Texts = HashMap<(String, String, usize, usize), Arc<str>>;
+static TEXTS: LazyLock<Mutex<Texts>> = LazyLock::new(Mutex::default);
+
+/// The statement made of `head`, `tail` and `rows` rows of `width` values,
+/// by `make`, made once (`width` is 0 for [`fetch_in`]'s, `usize::MAX` for
+/// [`delete_in`]'s, whose parts are different strings).
+fn text(
+    head: &str,
+    tail: &str,
+    rows: usize,
+    width: usize,
+    make: impl FnOnce() -> String,
+) -> Arc<str> {
+    let key = (head.to_owned(), tail.to_owned(), rows, width);
+    let mut texts = TEXTS.lock().unwrap_or_else(|e| e.into_inner());
+    texts.entry(key).or_insert_with(|| make().into()).clone()
+}
 
 /// The most bind parameters one statement carries (SQLite allows 32,766,
 /// Postgres 65,535). Kept far lower on SQLite, where binding looks each
@@ -42,10 +66,12 @@ pub async fn insert(
     let mut affected = 0;
     let per_statement = (max_params(tx.backend()) / width.max(1)).min(MAX_ROWS);
     for n in chunks(rows.len(), per_statement) {
-        let groups: Vec<String> = (0..n)
-            .map(|r| format!("({})", placeholders(r * width + 1, width)))
-            .collect();
-        let sql = format!("{head} VALUES {} {tail}", groups.join(", "));
+        let sql = text(head, tail, n, width, || {
+            let groups: Vec<String> = (0..n)
+                .map(|r| format!("({})", placeholders(r * width + 1, width)))
+                .collect();
+            format!("{head} VALUES {} {tail}", groups.join(", "))
+        });
         let args: Vec<Arg> = rows.by_ref().take(n).flatten().collect();
         affected += tx.execute(&sql, args).await?;
     }
@@ -66,7 +92,9 @@ pub async fn fetch_in<T: AnyRow>(
     for n in chunks(keys.len(), max_params(tx.backend()).min(MAX_ROWS * 4)) {
         let (now, later) = rest.split_at(n);
         rest = later;
-        let sql = format!("{select} IN ({}) {tail}", placeholders(1, n));
+        let sql = text(select, tail, n, 0, || {
+            format!("{select} IN ({}) {tail}", placeholders(1, n))
+        });
         let args: Vec<Arg> = now.iter().cloned().map(Arg::from).collect();
         out.extend(tx.fetch_all::<T>(&sql, args).await?);
     }
@@ -85,10 +113,12 @@ pub async fn delete_in(
     for n in chunks(keys.len(), max_params(tx.backend()).min(MAX_ROWS * 4)) {
         let (now, later) = rest.split_at(n);
         rest = later;
-        let sql = format!(
-            "DELETE FROM {table} WHERE {column} IN ({})",
-            placeholders(1, n)
-        );
+        let sql = text(table, column, n, usize::MAX, || {
+            format!(
+                "DELETE FROM {table} WHERE {column} IN ({})",
+                placeholders(1, n)
+            )
+        });
         let args: Vec<Arg> = now.iter().cloned().map(Arg::from).collect();
         affected += tx.execute(&sql, args).await?;
     }

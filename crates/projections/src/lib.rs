@@ -19,6 +19,7 @@ pub mod runner;
 pub mod schema;
 pub mod shadow;
 pub mod sla;
+pub mod statistics;
 pub mod teams;
 pub mod templates;
 pub mod ticket_list;

@@ -1,7 +1,7 @@
 //! `crm replay`: rebuild projections from position zero with a progress bar.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -61,15 +61,20 @@ pub async fn rebuild_all(
     let mut there = Vec::new();
     for p in projectors {
         match lock::try_acquire(db, p.name()).await? {
-            Some(held) => here.push((p.as_ref(), held, bar(&bars, p.as_ref(), total))),
-            None => there.push((p.as_ref(), bar(&bars, p.as_ref(), total))),
+            Some(held) => here.push((p.clone(), held, bar(&bars, p.as_ref(), total))),
+            None => {
+                // A running server holds it: ask its runner (all at once,
+                // so they rebuild side by side), and follow along below.
+                crate::shadow::request(db, p.name(), clock).await?;
+                there.push((p.as_ref(), bar(&bars, p.as_ref(), total)));
+            }
         }
     }
     let mut reports = together(db, &here, clock, total, jobs).await?;
     drop(here);
     for (p, bar) in there {
         let started = Instant::now();
-        follow(db, p, clock, &bar, total).await?;
+        follow(db, p, &bar, total).await?;
         reports.push(RebuildReport {
             projector: p.name(),
             events: total,
@@ -81,73 +86,89 @@ pub async fn rebuild_all(
     Ok(reports)
 }
 
-/// The shared read: see [`rebuild_all`]. Each report's time is what its
-/// projector spent applying (they overlap).
+/// The shared read: see [`rebuild_all`]. One reader hands each batch to
+/// every projector through a short queue of its own, so projectors do not
+/// wait for each other batch by batch (only the slowest holds the reader
+/// back, a few batches ahead). Each projector applies in a task of its own,
+/// so folds and encoding use every core; at most `jobs` apply at the same
+/// time. Each report's time is what its projector spent applying (they
+/// overlap).
 async fn together(
     db: &Db,
-    held: &[(&dyn Projector, LeaderLock, ProgressBar)],
+    held: &[(Arc<dyn Projector>, LeaderLock, ProgressBar)],
     clock: &dyn Clock,
     total: u64,
     jobs: usize,
 ) -> anyhow::Result<Vec<RebuildReport>> {
-    use futures::{StreamExt, TryStreamExt};
     if held.is_empty() {
         return Ok(vec![]);
     }
-    let mut builds = Vec::new();
+    let filter = shared_filter(held.iter().map(|(p, _, _)| p.as_ref()));
+    // SQLite serves one transaction at a time on its one connection.
+    let permits = Arc::new(tokio::sync::Semaphore::new(match db.backend() {
+        Backend::Postgres => jobs.max(1),
+        Backend::Sqlite => 1,
+    }));
+    let mut queues = Vec::new();
+    let mut appliers = Vec::new();
     for (p, _, bar) in held {
-        builds.push((Build::begin(db, *p, clock).await?, bar, Mutex::new(0.0f64)));
+        let build = Build::begin(db, p.clone(), clock).await?;
+        let (queue, mut batches) = tokio::sync::mpsc::channel::<Batch>(QUEUED);
+        queues.push((queue, p.reads()));
+        let (db, bar, permits) = (db.clone(), bar.clone(), permits.clone());
+        appliers.push(tokio::spawn(async move {
+            let mut busy = std::time::Duration::ZERO;
+            while let Some(batch) = batches.recv().await {
+                let _permit = permits.acquire().await?;
+                let started = Instant::now();
+                build
+                    .apply(&db, &batch.events, batch.last, batch.read_at)
+                    .await?;
+                busy += started.elapsed();
+                bar.inc(batch.len);
+            }
+            anyhow::Ok((build, bar, busy))
+        }));
     }
-    // What any of them reads (everything, if one reads everything).
-    let mut filter = EventFilter::default();
-    if held.iter().all(|(p, _, _)| !p.reads().is_empty()) {
-        for (p, _, _) in held {
-            for t in p.reads() {
-                if !filter.aggregate_types.iter().any(|have| have == t) {
-                    filter.aggregate_types.push((*t).to_owned());
+    let reader = async move {
+        let mut from = Position::START;
+        'reading: loop {
+            let events = tgcrm_store::reader::read_after(db, from, BATCH, &filter).await?;
+            let Some(last) = events.last().map(|e| e.position) else {
+                break;
+            };
+            let (len, read_at) = (events.len() as u64, clock.now());
+            let events = Arc::new(events);
+            let mut subsets = HashMap::new();
+            for (queue, reads) in &queues {
+                let events = subset(&events, reads, &mut subsets);
+                let batch = Batch {
+                    events,
+                    len,
+                    last,
+                    read_at,
+                };
+                // A closed queue: its projector failed. Stop, so the others
+                // finish and its error is the rebuild's.
+                if queue.send(batch).await.is_err() {
+                    break 'reading;
                 }
             }
+            from = last;
         }
-    }
-    let filter = &filter;
-    // SQLite's one connection reads between transactions, never beside one,
-    // and serves one projector's transaction at a time.
-    let prefetch = db.backend() == Backend::Postgres;
-    let jobs = if prefetch { jobs.max(1) } else { 1 };
-    let read = |from: Position| async move {
-        tgcrm_store::reader::read_after(db, from, BATCH, filter).await
+        anyhow::Ok(from)
     };
-    let mut position = Position::START;
-    let mut batch = read(position).await?;
-    while let Some(last) = batch.last().map(|e| e.position) {
-        let subsets = Subsets::new(&batch);
-        let apply = futures::stream::iter(builds.iter())
-            .map(|(build, bar, busy)| {
-                let events = subsets.of(build.projector());
-                async move {
-                    let started = Instant::now();
-                    build.apply(db, &events, last, clock).await?;
-                    *busy.lock().unwrap_or_else(|e| e.into_inner()) +=
-                        started.elapsed().as_secs_f64();
-                    bar.inc(subsets.len);
-                    anyhow::Ok(())
-                }
-            })
-            .buffer_unordered(jobs)
-            .try_collect::<()>();
-        batch = if prefetch {
-            let (next, applied) = tokio::join!(read(last), apply);
-            applied?;
-            next?
-        } else {
-            apply.await?;
-            read(last).await?
-        };
-        position = last;
-    }
+    let built = async move {
+        let mut built = Vec::new();
+        for applier in appliers {
+            built.push(applier.await??);
+        }
+        anyhow::Ok(built)
+    };
+    let (position, built) = tokio::try_join!(reader, built)?;
     let mut reports = Vec::new();
-    for (build, bar, busy) in builds {
-        let p = build.projector();
+    for (build, bar, busy) in built {
+        let name = build.projector().name();
         let started = Instant::now();
         build.finish(db, position, clock, |k| bar.inc(k)).await?;
         // A projector that reads some aggregates only still went through
@@ -156,69 +177,58 @@ async fn together(
         bar.set_position(events);
         bar.finish();
         reports.push(RebuildReport {
-            projector: p.name(),
+            projector: name,
             events,
-            seconds: busy.into_inner().unwrap_or_else(|e| e.into_inner())
-                + started.elapsed().as_secs_f64(),
+            seconds: (busy + started.elapsed()).as_secs_f64(),
         });
     }
     Ok(reports)
 }
 
-/// A batch's events as each projector reads them: the whole batch, or the
-/// events of the aggregate types it names (made once per distinct list).
-struct Subsets<'a> {
-    batch: &'a [StoredEvent],
+/// Batches a projector may have waiting for it.
+const QUEUED: usize = 4;
+
+/// A batch as one projector reads it.
+struct Batch {
+    /// The events it reads, in log order.
+    events: Arc<Vec<StoredEvent>>,
+    /// How many events of the log the batch went through.
     len: u64,
-    made: Mutex<HashMap<&'static [&'static str], Arc<Vec<StoredEvent>>>>,
+    last: Position,
+    /// When it was read: the time its checkpoint records.
+    read_at: chrono::DateTime<chrono::Utc>,
 }
 
-impl<'a> Subsets<'a> {
-    fn new(batch: &'a [StoredEvent]) -> Self {
-        Self {
-            batch,
-            len: batch.len() as u64,
-            made: Mutex::new(HashMap::new()),
+/// The events of aggregate types any of `projectors` reads (all events, if
+/// one of them reads everything).
+fn shared_filter<'a>(projectors: impl Iterator<Item = &'a dyn Projector> + Clone) -> EventFilter {
+    let mut filter = EventFilter::default();
+    if projectors.clone().all(|p| !p.reads().is_empty()) {
+        for p in projectors {
+            for t in p.reads() {
+                if !filter.aggregate_types.iter().any(|have| have == t) {
+                    filter.aggregate_types.push((*t).to_owned());
+                }
+            }
         }
     }
-
-    fn of(&self, p: &dyn Projector) -> Events<'a> {
-        let reads = p.reads();
-        if reads.is_empty()
-            || self
-                .batch
-                .iter()
-                .all(|e| reads.contains(&e.aggregate_type.as_str()))
-        {
-            return Events::All(self.batch);
-        }
-        let mut made = self.made.lock().unwrap_or_else(|e| e.into_inner());
-        let some = made.entry(reads).or_insert_with(|| {
-            Arc::new(
-                self.batch
-                    .iter()
-                    .filter(|e| reads.contains(&e.aggregate_type.as_str()))
-                    .cloned()
-                    .collect(),
-            )
-        });
-        Events::Some(some.clone())
-    }
+    filter
 }
 
-enum Events<'a> {
-    All(&'a [StoredEvent]),
-    Some(Arc<Vec<StoredEvent>>),
-}
-
-impl std::ops::Deref for Events<'_> {
-    type Target = [StoredEvent];
-    fn deref(&self) -> &[StoredEvent] {
-        match self {
-            Events::All(all) => all,
-            Events::Some(some) => some,
-        }
+/// `events` as a projector that reads `reads` sees them: all of them, or a
+/// copy of those of its aggregate types, made once per distinct `reads`.
+fn subset(
+    events: &Arc<Vec<StoredEvent>>,
+    reads: &'static [&'static str],
+    made: &mut HashMap<&'static [&'static str], Arc<Vec<StoredEvent>>>,
+) -> Arc<Vec<StoredEvent>> {
+    let reads_it = |e: &StoredEvent| reads.contains(&e.aggregate_type.as_str());
+    if reads.is_empty() || events.iter().all(reads_it) {
+        return events.clone();
     }
+    made.entry(reads)
+        .or_insert_with(|| Arc::new(events.iter().filter(|e| reads_it(e)).cloned().collect()))
+        .clone()
 }
 
 fn bar(bars: &MultiProgress, projector: &dyn Projector, total: u64) -> ProgressBar {
@@ -260,7 +270,9 @@ async fn rebuild_with(
             total.max(n)
         }
         None => {
-            follow(db, projector, clock, &bar, total).await?;
+            // A running server holds it: ask its runner, and follow along.
+            crate::shadow::request(db, projector.name(), clock).await?;
+            follow(db, projector, &bar, total).await?;
             total
         }
     };
@@ -272,16 +284,13 @@ async fn rebuild_with(
     })
 }
 
-/// A running server holds the projector: ask its runner to rebuild, and
-/// follow along until it is done.
+/// Follow a rebuild asked of a running server's runner until it is done.
 async fn follow(
     db: &Db,
     projector: &dyn Projector,
-    clock: &dyn Clock,
     bar: &ProgressBar,
     total: u64,
 ) -> anyhow::Result<()> {
-    crate::shadow::request(db, projector.name(), clock).await?;
     bar.set_message("rebuilding in the running server");
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;

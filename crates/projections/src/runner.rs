@@ -17,6 +17,8 @@ use crate::projector::Projector;
 
 /// How often a running projector looks for a rebuild request.
 const REQUEST_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+/// How often a runner looks whether its tables' planner statistics are stale.
+const STATISTICS_INTERVAL: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Copy)]
 pub struct RunnerConfig {
@@ -193,9 +195,20 @@ pub async fn run(
         tracing::info!(projector = name, from = %position, "projector running");
         consistency.publish(name, position);
         let mut last_request_check = None;
+        let mut last_statistics = std::time::Instant::now();
         loop {
             if stop.is_stopped() {
                 return;
+            }
+            if last_statistics.elapsed() >= STATISTICS_INTERVAL {
+                last_statistics = std::time::Instant::now();
+                match crate::statistics::refresh(&db, projector.tables()).await {
+                    Ok(t) if !t.is_empty() => {
+                        tracing::debug!(projector = name, tables = ?t, "analyzed")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(projector = name, error = %e, "could not analyze"),
+                }
             }
             // Rebuild requests are rare: look for one at most once a second,
             // not on every batch (it was a fifth of the statements per event).

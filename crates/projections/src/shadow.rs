@@ -9,6 +9,9 @@
 //! checkpoints table, so `crm replay` can ask a running server's runner to
 //! do it; progress is kept as `shadow:<projector>`.
 
+use std::ops::Deref;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use tgcrm_domain::Clock;
 use tgcrm_store::{Backend, Db, Position, Tx, checkpoints};
 
@@ -58,6 +61,14 @@ async fn shadow_tx(db: &Db, schema: &str) -> anyhow::Result<Tx> {
     Ok(tx)
 }
 
+async fn analyze(db: &Db, schema: &str, projector: &dyn Projector) -> anyhow::Result<()> {
+    for table in projector.tables() {
+        db.execute(&format!("ANALYZE {schema}.{table}"), vec![])
+            .await?;
+    }
+    Ok(())
+}
+
 /// Apply events after `from` inside `tx` until the log is exhausted.
 async fn drain_into(
     db: &Db,
@@ -90,7 +101,7 @@ pub async fn rebuild(
     while let Some((events, last)) =
         crate::runner::next_batch(db, projector, position, BATCH).await?
     {
-        build.apply(db, &events, last, clock).await?;
+        build.apply(db, &events, last, clock.now()).await?;
         total += events.len() as u64;
         progress(events.len() as u64);
         position = last;
@@ -101,21 +112,20 @@ pub async fn rebuild(
 
 /// A rebuild under way: the projector's new tables, empty at first, filled
 /// batch by batch with [`Build::apply`], put in place by [`Build::finish`].
-/// The caller holds the projector's lock throughout.
-pub struct Build<'a> {
-    projector: &'a dyn Projector,
+/// The caller holds the projector's lock throughout. `P` is how the
+/// projector is held: borrowed, or shared (`Arc`) to move into a task.
+pub struct Build<P> {
+    projector: P,
     /// The schema the new tables are built in (Postgres); `None` when they
     /// are rebuilt in place (SQLite has no schemas, and serves one process).
     schema: Option<String>,
+    /// Batches applied so far.
+    batches: AtomicU64,
 }
 
-impl<'a> Build<'a> {
+impl<'p, P: Deref<Target = dyn Projector + 'p>> Build<P> {
     /// Create the projector's new, empty tables.
-    pub async fn begin(
-        db: &Db,
-        projector: &'a dyn Projector,
-        clock: &dyn Clock,
-    ) -> anyhow::Result<Build<'a>> {
+    pub async fn begin(db: &Db, projector: P, clock: &dyn Clock) -> anyhow::Result<Build<P>> {
         if db.backend() == Backend::Sqlite {
             // In place: drop and recreate the tables with the checkpoint
             // back at the start; each batch then commits with its
@@ -140,9 +150,10 @@ impl<'a> Build<'a> {
             return Ok(Build {
                 projector,
                 schema: None,
+                batches: AtomicU64::new(0),
             });
         }
-        let schema = schema_of(projector);
+        let schema = schema_of(&*projector);
         db.execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"), vec![])
             .await?;
         db.execute(&format!("CREATE SCHEMA {schema}"), vec![])
@@ -155,11 +166,12 @@ impl<'a> Build<'a> {
         Ok(Build {
             projector,
             schema: Some(schema),
+            batches: AtomicU64::new(0),
         })
     }
 
-    pub fn projector(&self) -> &'a dyn Projector {
-        self.projector
+    pub fn projector(&self) -> &(dyn Projector + 'p) {
+        &*self.projector
     }
 
     /// Apply `events` (those the projector reads, in log order) and move its
@@ -170,9 +182,9 @@ impl<'a> Build<'a> {
         db: &Db,
         events: &[tgcrm_store::StoredEvent],
         last: Position,
-        clock: &dyn Clock,
+        now: chrono::DateTime<chrono::Utc>,
     ) -> anyhow::Result<()> {
-        let p = self.projector;
+        let p = &*self.projector;
         let (mut tx, checkpoint) = match &self.schema {
             Some(schema) => (shadow_tx(db, schema).await?, progress_name(p.name())),
             None => (db.begin().await?, p.name().to_owned()),
@@ -180,8 +192,20 @@ impl<'a> Build<'a> {
         if !events.is_empty() {
             p.apply_batch(&mut tx, events).await?;
         }
-        checkpoints::save_in(&mut tx, &checkpoint, p.version(), last, clock.now()).await?;
+        checkpoints::save_in(&mut tx, &checkpoint, p.version(), last, now).await?;
         tx.commit().await?;
+        // New tables have no planner statistics, and autovacuum (when it
+        // runs at all) analyzes them late: without them Postgres takes a
+        // batch's `ticket_id IN (…256 keys…)` for most of the table and
+        // scans all of it, so each batch costs more than the last. Analyze
+        // whenever the number of batches doubles: statistics stay within a
+        // factor of two of the table at a logarithmic cost.
+        let n = self.batches.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(schema) = &self.schema
+            && n.is_power_of_two()
+        {
+            analyze(db, schema, p).await?;
+        }
         Ok(())
     }
 
@@ -196,7 +220,7 @@ impl<'a> Build<'a> {
         clock: &dyn Clock,
         mut progress: impl FnMut(u64),
     ) -> anyhow::Result<(Position, u64)> {
-        let p = self.projector;
+        let p = &*self.projector;
         let name = p.name();
         let Some(schema) = self.schema.clone() else {
             let mut position = position;
@@ -204,7 +228,7 @@ impl<'a> Build<'a> {
             while let Some((events, last)) =
                 crate::runner::next_batch(db, p, position, BATCH).await?
             {
-                self.apply(db, &events, last, clock).await?;
+                self.apply(db, &events, last, clock.now()).await?;
                 total += events.len() as u64;
                 progress(events.len() as u64);
                 position = last;
@@ -215,13 +239,9 @@ impl<'a> Build<'a> {
             }
             return Ok((position, total));
         };
-        // Fresh tables have no planner statistics until autovacuum gets to
-        // them; without them a filtered list can pick a plan a hundred
-        // times slower.
-        for table in p.tables() {
-            db.execute(&format!("ANALYZE {schema}.{table}"), vec![])
-                .await?;
-        }
+        // Statistics of the finished tables: without them a filtered list
+        // can pick a plan a hundred times slower.
+        analyze(db, &schema, p).await?;
         // Swap: catch up the last events, then move the new tables into place.
         let mut tx = shadow_tx(db, &schema).await?;
         let (last, n) = drain_into(db, &mut tx, p, position, &mut progress).await?;

@@ -90,6 +90,30 @@ pub struct StoredEvent {
     /// (the hash chain covers the stored form).
     #[serde(skip)]
     pub raw_payload: Option<serde_json::Value>,
+    /// The ticket event, decoded once however many projectors ask (a
+    /// replay hands the same events to all of them). The store finishes an
+    /// event (upcasting, decryption) before handing it out; an event is
+    /// read, not edited, after that.
+    #[serde(skip)]
+    decoded: DecodedTicketEvent,
+}
+
+/// A cache that takes no part in comparing or printing events.
+#[derive(Clone, Default)]
+struct DecodedTicketEvent(
+    std::sync::OnceLock<Option<Result<tgcrm_domain::ticket::TicketEvent, String>>>,
+);
+
+impl PartialEq for DecodedTicketEvent {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for DecodedTicketEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("..")
+    }
 }
 
 /// The columns of [`StoredEvent`] as both databases return them.
@@ -134,6 +158,7 @@ impl From<EventRow> for StoredEvent {
             occurred_at: r.occurred_at,
             recorded_at: r.recorded_at,
             raw_payload: None,
+            decoded: DecodedTicketEvent::default(),
         }
     }
 }
@@ -159,13 +184,31 @@ impl StoredEvent {
     pub fn ticket_event(
         &self,
     ) -> Option<Result<tgcrm_domain::ticket::TicketEvent, serde_json::Error>> {
-        self.decode::<tgcrm_domain::ticket::Ticket>()
+        if self.aggregate_type != tgcrm_domain::ticket::AGGREGATE_TYPE {
+            return None;
+        }
+        let decoded = self.decoded.0.get_or_init(|| {
+            self.decode::<tgcrm_domain::ticket::Ticket>()
+                .map(|r| r.map_err(|e| e.to_string()))
+        });
+        decoded.as_ref().map(|r| {
+            r.clone()
+                .map_err(<serde_json::Error as serde::de::Error>::custom)
+        })
     }
 
     /// The domain event of aggregate `A`, upcast to the current version, if this is one of `A`'s.
     pub fn decode<A: tgcrm_domain::Decider>(&self) -> Option<Result<A::Fact, serde_json::Error>> {
         if self.aggregate_type != A::TYPE {
             return None;
+        }
+        let upcasters = crate::upcast::for_type(&self.aggregate_type);
+        if !upcasters
+            .iter()
+            .any(|u| u.can_upcast(&self.event_type, &self.event_version))
+        {
+            // Current already (nearly always): read it where it lies.
+            return Some(<A::Fact as serde::Deserialize>::deserialize(&self.payload));
         }
         let serialized = cqrs_es::persist::SerializedEvent::new(
             self.aggregate_id.clone(),
@@ -176,8 +219,71 @@ impl StoredEvent {
             self.payload.clone(),
             serde_json::Value::Null,
         );
-        let upcast =
-            crate::upcast::upcast(serialized, crate::upcast::for_type(&self.aggregate_type));
+        let upcast = crate::upcast::upcast(serialized, upcasters);
         Some(serde_json::from_value(upcast.payload))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use tgcrm_domain::ticket::{MessageVisibility, TicketEvent};
+
+    fn message_added(version: &str, payload: serde_json::Value) -> StoredEvent {
+        StoredEvent {
+            position: Position::new(1, 1),
+            event_id: "e".into(),
+            aggregate_type: "ticket".into(),
+            aggregate_id: "t".into(),
+            sequence: 2,
+            event_type: "MessageAdded".into(),
+            event_version: version.into(),
+            payload,
+            workspace_id: "acme".into(),
+            actor: "token:test".into(),
+            source: "api".into(),
+            correlation_id: None,
+            causation_id: None,
+            request_id: None,
+            occurred_at: Utc::now(),
+            recorded_at: Utc::now(),
+            raw_payload: None,
+            decoded: DecodedTicketEvent::default(),
+        }
+    }
+
+    fn visibility(e: &StoredEvent) -> MessageVisibility {
+        match e.ticket_event().unwrap().unwrap() {
+            TicketEvent::MessageAdded { visibility, .. } => visibility,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn current_and_old_versions_decode_and_other_aggregates_do_not() {
+        let body = |extra: serde_json::Value| {
+            let mut m = json!({
+                "message_id": "0190a5a4-0000-7000-8000-000000000001",
+                "author": {"kind": "customer"},
+                "text": "hi",
+                "at": "2026-01-01T00:00:00Z"
+            });
+            m.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            json!({ "MessageAdded": m })
+        };
+        let current = message_added(
+            tgcrm_domain::ticket::EVENT_VERSION,
+            body(json!({"visibility": "internal"})),
+        );
+        assert_eq!(visibility(&current), MessageVisibility::Internal);
+        // 0.9 had no visibility: the upcaster makes it public.
+        let old = message_added("0.9", body(json!({})));
+        assert_eq!(visibility(&old), MessageVisibility::Public);
+        let mut agent = current.clone();
+        agent.aggregate_type = "agent".into();
+        assert!(agent.ticket_event().is_none());
     }
 }

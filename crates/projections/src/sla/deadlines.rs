@@ -345,21 +345,19 @@ pub struct BreachPage {
 }
 
 /// Breached and at-risk deadlines, soonest (most overdue) first.
+///
+/// One ordered walk of `rm_sla_deadlines_by_state` per state, merged: an
+/// `IN` list of states cannot use the index's order, and Postgres then
+/// sorted every breached and warned deadline of the workspace (hundreds of
+/// thousands at a million tickets) for each page.
 pub async fn breaches(db: &Db, f: &BreachFilter) -> Result<BreachPage, SqlError> {
     let mut args: Vec<Arg> = vec![f.workspace_id.clone().into()];
-    let mut sql =
-        format!("SELECT {DEADLINE_COLUMNS} FROM rm_sla_deadlines WHERE workspace_id = $1");
     let states = if f.states.is_empty() {
         vec!["breached".to_owned(), "warning".to_owned()]
     } else {
         f.states.clone()
     };
-    let mut marks = Vec::new();
-    for s in states {
-        args.push(s.into());
-        marks.push(format!("${}", args.len()));
-    }
-    sql.push_str(&format!(" AND state IN ({})", marks.join(", ")));
+    let mut common = String::new();
     for (col, v) in [
         ("team_id", &f.team),
         ("agent_id", &f.agent),
@@ -367,7 +365,7 @@ pub async fn breaches(db: &Db, f: &BreachFilter) -> Result<BreachPage, SqlError>
     ] {
         if let Some(v) = v {
             args.push(v.clone().into());
-            sql.push_str(&format!(" AND {col} = ${}", args.len()));
+            common.push_str(&format!(" AND {col} = ${}", args.len()));
         }
     }
     if let Some((at, key)) = &f.after {
@@ -376,15 +374,26 @@ pub async fn breaches(db: &Db, f: &BreachFilter) -> Result<BreachPage, SqlError>
         args.push(ticket.to_owned().into());
         args.push(metric.to_owned().into());
         let (a, b, c) = (args.len() - 2, args.len() - 1, args.len());
-        sql.push_str(&format!(
+        common.push_str(&format!(
             " AND (due_at > ${a} OR (due_at = ${a} AND (ticket_id > ${b} OR (ticket_id = ${b} AND metric > ${c}))))"
         ));
     }
     args.push((f.limit + 1).into());
-    sql.push_str(&format!(
-        " ORDER BY due_at, ticket_id, metric LIMIT ${}",
-        args.len()
-    ));
+    let limit = args.len();
+    let mut walks = Vec::new();
+    for s in states {
+        args.push(s.into());
+        walks.push(format!(
+            "SELECT * FROM (SELECT {DEADLINE_COLUMNS} FROM rm_sla_deadlines \
+             WHERE workspace_id = $1 AND state = ${}{common} \
+             ORDER BY due_at, ticket_id, metric LIMIT ${limit}) AS s",
+            args.len()
+        ));
+    }
+    let sql = format!(
+        "SELECT * FROM ({}) AS walks ORDER BY due_at, ticket_id, metric LIMIT ${limit}",
+        walks.join(" UNION ALL ")
+    );
     let mut items: Vec<DeadlineRow> = db.fetch_all(&sql, args).await?;
     let next_cursor = if items.len() as i64 > f.limit {
         items.truncate(usize::try_from(f.limit).unwrap_or(0));

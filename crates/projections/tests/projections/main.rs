@@ -9,5 +9,6 @@ mod consistency;
 mod conversation;
 mod ordering;
 mod replay;
+mod statistics;
 mod support;
 mod ticket_list;
