@@ -191,9 +191,13 @@ pub async fn get_queue(
     let limit = page_limit(q.limit)?;
     let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
     let (settings, _) = settings(&state, &auth, target).await?;
+    // The page joins the ticket list for subjects: wait for both.
     wait_consistent(
         &state,
-        &[tgcrm_projections::queue::NAME],
+        &[
+            tgcrm_projections::queue::NAME,
+            tgcrm_projections::ticket_list::NAME,
+        ],
         q.consistent_with.as_deref(),
     )
     .await?;
