@@ -222,12 +222,16 @@ fn subset(
     reads: &'static [&'static str],
     made: &mut HashMap<&'static [&'static str], Arc<Vec<StoredEvent>>>,
 ) -> Arc<Vec<StoredEvent>> {
-    let reads_it = |e: &StoredEvent| reads.contains(&e.aggregate_type.as_str());
-    if reads.is_empty() || events.iter().all(reads_it) {
-        return events.clone();
-    }
+    // Once per distinct `reads` per batch, not once per projector.
     made.entry(reads)
-        .or_insert_with(|| Arc::new(events.iter().filter(|e| reads_it(e)).cloned().collect()))
+        .or_insert_with(|| {
+            let reads_it = |e: &StoredEvent| reads.contains(&e.aggregate_type.as_str());
+            if reads.is_empty() || events.iter().all(reads_it) {
+                events.clone()
+            } else {
+                Arc::new(events.iter().filter(|e| reads_it(e)).cloned().collect())
+            }
+        })
         .clone()
 }
 
