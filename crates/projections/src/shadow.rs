@@ -96,16 +96,9 @@ pub async fn rebuild(
     mut progress: impl FnMut(u64),
 ) -> anyhow::Result<(Position, u64)> {
     let build = Build::begin(db, projector, clock).await?;
-    let mut position = Position::START;
-    let mut total = 0u64;
-    while let Some((events, last)) =
-        crate::runner::next_batch(db, projector, position, BATCH).await?
-    {
-        build.apply(db, &events, last, clock.now()).await?;
-        total += events.len() as u64;
-        progress(events.len() as u64);
-        position = last;
-    }
+    let (position, total) = build
+        .apply_to_end(db, Position::START, clock, &mut progress)
+        .await?;
     let (last, n) = build.finish(db, position, clock, &mut progress).await?;
     Ok((last, total + n))
 }
@@ -209,6 +202,29 @@ impl<'p, P: Deref<Target = dyn Projector + 'p>> Build<P> {
         Ok(())
     }
 
+    /// Apply batch by batch (each its own transaction) from `from` until the
+    /// log holds nothing more the projector reads; returns the position
+    /// reached and how many events were applied.
+    async fn apply_to_end(
+        &self,
+        db: &Db,
+        from: Position,
+        clock: &dyn Clock,
+        mut progress: impl FnMut(u64),
+    ) -> anyhow::Result<(Position, u64)> {
+        let mut position = from;
+        let mut total = 0u64;
+        while let Some((events, last)) =
+            crate::runner::next_batch(db, &*self.projector, position, BATCH).await?
+        {
+            self.apply(db, &events, last, clock.now()).await?;
+            total += events.len() as u64;
+            progress(events.len() as u64);
+            position = last;
+        }
+        Ok((position, total))
+    }
+
     /// Catch up from `position` to the end of the log and put the new
     /// tables in place of the old ones, with the projector's checkpoint, in
     /// one transaction (Postgres); returns the position reached and how many
@@ -223,16 +239,7 @@ impl<'p, P: Deref<Target = dyn Projector + 'p>> Build<P> {
         let p = &*self.projector;
         let name = p.name();
         let Some(schema) = self.schema.clone() else {
-            let mut position = position;
-            let mut total = 0u64;
-            while let Some((events, last)) =
-                crate::runner::next_batch(db, p, position, BATCH).await?
-            {
-                self.apply(db, &events, last, clock.now()).await?;
-                total += events.len() as u64;
-                progress(events.len() as u64);
-                position = last;
-            }
+            let (position, total) = self.apply_to_end(db, position, clock, progress).await?;
             checkpoints::delete(db, &request_name(name)).await?;
             for table in p.tables() {
                 db.execute(&format!("ANALYZE {table}"), vec![]).await?;
