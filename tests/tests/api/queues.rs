@@ -89,6 +89,7 @@ both!(
             first.body["items"][0]["waiting_since"],
             "2026-03-02T09:01:00Z"
         );
+        // No SLA policy here: no due time (see api::sla for ordering by it).
         assert!(first.body["items"][0]["sla_due_at"].is_null());
         let cursor = first.body["next_cursor"].as_str().unwrap();
         let second = app

@@ -643,3 +643,54 @@ both!(
             .expect_problem(403);
     }
 );
+
+both!(
+    queues_order_by_sla_due_time_within_a_priority,
+    |app: TestApp| async move {
+        use chrono::Duration as D;
+        let admin = app.create_token(Role::Admin, None).await;
+        let (agent, _) = app.agent().await;
+        // First response in 10 minutes, resolution in a day.
+        create_policy(&app, &admin, &quick_policy(600, 86_400, 80)).await;
+        let opened = start_time();
+        // A waits longest, but its first response is met: next due is resolution.
+        let (a, _) = open_measured(&app, &agent, "Answered").await;
+        app.clock.set(opened + D::minutes(1));
+        app.post_message(&a, &agent, "On it", "public")
+            .await
+            .expect(201);
+        // B came later and nobody answered it: due in 10 minutes.
+        app.clock.set(opened + D::minutes(2));
+        let (b, _) = open_measured(&app, &agent, "Unanswered").await;
+
+        let page = eventually("the queue to order by due time", || async {
+            let page = app.get("/v1/queues/all", &agent).await;
+            page.expect(200);
+            let items = page.body["items"].as_array().unwrap().clone();
+            let ready = items.len() == 2 && items.iter().all(|i| !i["sla_due_at"].is_null());
+            ready.then_some(items)
+        })
+        .await;
+        let ids: Vec<&str> = page
+            .iter()
+            .map(|i| i["ticket_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, vec![b.as_str(), a.as_str()]);
+        assert_eq!(time(&page[0]["sla_due_at"]), opened + D::minutes(12));
+        assert_eq!(time(&page[1]["sla_due_at"]), opened + D::days(1));
+
+        // Waiting on the customer pauses B's clock: no due time, so after A.
+        app.set_status(&b, &agent, "waiting_on_customer")
+            .await
+            .expect(200);
+        let page = eventually("B's clock to pause", || async {
+            let page = app.get("/v1/queues/all", &agent).await;
+            page.expect(200);
+            let items = page.body["items"].as_array().unwrap().clone();
+            (items.len() == 2 && items[1]["sla_due_at"].is_null()).then_some(items)
+        })
+        .await;
+        assert_eq!(page[0]["ticket_id"], a.as_str());
+        assert_eq!(page[1]["ticket_id"], b.as_str());
+    }
+);

@@ -8,12 +8,17 @@ use tgcrm_store::{StoredEvent, Tx, args};
 
 use super::NAME;
 use super::fold::{Fold, Writes};
-use super::row::{OrderRow, QueueRow};
+use super::query::due_key;
+use super::row::{OrderRow, QueueRecord, QueueRow};
 use super::step::Step;
 use crate::bulk;
 
 const QUEUE_COLUMNS: &str = "ticket_id, workspace_id, team_id, assignee_agent_id, released_by, \
-     status, active, priority, priority_rank, needs, opened_at, waiting_since, version";
+     status, active, priority, priority_rank, needs, opened_at, waiting_since, sla_state, sla_due_at, \
+     version";
+
+/// What is written besides [`QUEUE_COLUMNS`]: derived, never read back.
+const SORT_COLUMNS: &str = "sla_due_key";
 
 pub(super) async fn apply(tx: &mut Tx, events: &[StoredEvent]) -> anyhow::Result<()> {
     let mut steps = Vec::new();
@@ -34,7 +39,7 @@ pub(super) async fn apply(tx: &mut Tx, events: &[StoredEvent]) -> anyhow::Result
         .filter(|(_, s)| s.unorders())
         .filter_map(|(_, s)| s.ticket().map(str::to_owned))
         .collect();
-    let rows: Vec<QueueRow> = bulk::fetch_in(
+    let records: Vec<QueueRecord> = bulk::fetch_in(
         tx,
         &format!("SELECT {QUEUE_COLUMNS} FROM rm_queue WHERE ticket_id"),
         "",
@@ -42,6 +47,11 @@ pub(super) async fn apply(tx: &mut Tx, events: &[StoredEvent]) -> anyhow::Result
     )
     .await
     .with_context(|| format!("projector {NAME} failed loading its rows"))?;
+    let rows = records
+        .into_iter()
+        .map(QueueRow::try_from)
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("projector {NAME} failed reading a row's SLA clocks"))?;
     let order_rows: Vec<OrderRow> = bulk::fetch_in(
         tx,
         "SELECT queue_key, ticket_id, workspace_id, rank FROM rm_queue_order WHERE ticket_id",
@@ -65,35 +75,38 @@ fn failed_on(e: &StoredEvent) -> String {
 
 async fn write(tx: &mut Tx, w: Writes) -> anyhow::Result<()> {
     bulk::delete_in(tx, "rm_queue", "ticket_id", &w.queue_deletes).await?;
-    let update: Vec<String> = QUEUE_COLUMNS
+    let columns = format!("{QUEUE_COLUMNS}, {SORT_COLUMNS}");
+    let update: Vec<String> = columns
         .split(", ")
         .skip(1)
         .map(|c| format!("{c} = excluded.{c}"))
         .collect();
-    let rows = w
-        .queue_rows
-        .into_iter()
-        .map(|r| {
-            args![
-                r.ticket_id,
-                r.workspace_id,
-                r.team_id,
-                r.assignee_agent_id,
-                r.released_by,
-                r.status,
-                r.active,
-                r.priority,
-                r.priority_rank,
-                r.needs,
-                r.opened_at,
-                r.waiting_since,
-                r.version
-            ]
-        })
-        .collect();
+    let mut rows = Vec::with_capacity(w.queue_rows.len());
+    for r in w.queue_rows {
+        let sla_state = serde_json::to_value(&r.sla)?;
+        let key = due_key(r.sla_due_at);
+        rows.push(args![
+            r.ticket_id,
+            r.workspace_id,
+            r.team_id,
+            r.assignee_agent_id,
+            r.released_by,
+            r.status,
+            r.active,
+            r.priority,
+            r.priority_rank,
+            r.needs,
+            r.opened_at,
+            r.waiting_since,
+            sla_state,
+            r.sla_due_at,
+            r.version,
+            key
+        ]);
+    }
     bulk::insert(
         tx,
-        &format!("INSERT INTO rm_queue ({QUEUE_COLUMNS})"),
+        &format!("INSERT INTO rm_queue ({columns})"),
         &format!(
             "ON CONFLICT (ticket_id) DO UPDATE SET {}",
             update.join(", ")

@@ -25,6 +25,8 @@ fn row(ticket: &str, version: i64) -> QueueRow {
         needs: serde_json::json!([]),
         opened_at: at,
         waiting_since: at,
+        sla: Default::default(),
+        sla_due_at: None,
         version,
     }
 }

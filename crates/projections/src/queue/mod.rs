@@ -4,8 +4,11 @@
 //! agent was last given a ticket (round robin). Unassigned active rows form
 //! the queues; assigned active rows are the agents' load, whoever assigned them.
 //!
-//! `sla_due_at` is left empty here; the SLA read model fills it when a policy
-//! applies, and queues order by it.
+//! Each row keeps the ticket's SLA clocks (`sla_state`, folded with the
+//! domain's `TicketSla`) and from them its next due time (`sla_due_at`), so
+//! queues order by it without reading another projection. `sla_due_key` is
+//! the same time, or the far future when there is none: a sort key the
+//! waiting-ticket indexes give in queue order.
 
 mod batch;
 mod fold;
@@ -15,6 +18,8 @@ mod step;
 
 #[cfg(test)]
 mod fold_tests;
+#[cfg(test)]
+mod row_tests;
 
 pub use query::{
     AgentLoad, QueueCursor, QueueItem, QueueRef, QueueStats, WaitingTicket, agent_loads,
@@ -45,11 +50,22 @@ const SCHEMA: &[&str] = &[
         needs             {json} NOT NULL,
         opened_at         {ts} NOT NULL,
         waiting_since     {ts} NOT NULL,
+        sla_state         {json} NOT NULL,
         sla_due_at        {ts},
+        sla_due_key       {ts} NOT NULL,
         version           {int} NOT NULL
     )",
     "CREATE INDEX IF NOT EXISTS rm_queue_by_assignee ON rm_queue (workspace_id, assignee_agent_id, active)",
     "CREATE INDEX IF NOT EXISTS rm_queue_by_team ON rm_queue (workspace_id, team_id, active)",
+    // The waiting tickets in queue order, for the workspace's queue and each
+    // team's (the query's WHERE repeats the predicate word for word, as
+    // SQLite needs to use a partial index).
+    "CREATE INDEX IF NOT EXISTS rm_queue_waiting ON rm_queue \
+     (workspace_id, priority_rank, sla_due_key, waiting_since, ticket_id) \
+     WHERE active = TRUE AND assignee_agent_id IS NULL",
+    "CREATE INDEX IF NOT EXISTS rm_queue_waiting_by_team ON rm_queue \
+     (workspace_id, team_id, priority_rank, sla_due_key, waiting_since, ticket_id) \
+     WHERE active = TRUE AND assignee_agent_id IS NULL",
     "CREATE TABLE IF NOT EXISTS rm_queue_order (
         queue_key    TEXT NOT NULL,
         ticket_id    TEXT NOT NULL,
@@ -79,8 +95,9 @@ impl Projector for QueueProjector {
         NAME
     }
 
+    /// 2: SLA clocks and due time kept per row, waiting-ticket indexes.
     fn version(&self) -> i64 {
-        1
+        2
     }
 
     fn reads(&self) -> &'static [&'static str] {

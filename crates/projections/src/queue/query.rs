@@ -99,9 +99,23 @@ impl QueueItem {
     }
 }
 
-const ORDER: &str = "COALESCE(o.rank, $2), q.priority_rank, COALESCE(q.sla_due_at, $3), q.waiting_since, q.ticket_id";
+/// The sort key of a row's SLA due time: the time, or after every real one.
+pub(super) fn due_key(due: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    due.unwrap_or_else(no_due)
+}
 
-/// One page of a queue, after `after`.
+/// The order after the manual rank: what the waiting-ticket indexes give.
+const ORDER: &str = "q.priority_rank, q.sla_due_key, q.waiting_since, q.ticket_id";
+
+/// Waiting tickets: the predicate of the waiting-ticket indexes, word for word.
+const WAITING: &str = "q.active = TRUE AND q.assignee_agent_id IS NULL";
+
+const COLUMNS: &str = "q.ticket_id, t.subject, q.team_id, q.priority, q.status, q.needs, q.opened_at, \
+     q.waiting_since, q.sla_due_at, q.sla_due_key AS k_due, q.priority_rank";
+
+/// One page of a queue, after `after`: the tickets placed by hand (few), in
+/// their manual order, then the rest from an index in queue order. Two
+/// queries, so that neither sorts the whole queue.
 pub async fn list(
     db: &Db,
     workspace: &str,
@@ -109,37 +123,90 @@ pub async fn list(
     after: Option<&QueueCursor>,
     limit: i64,
 ) -> Result<Vec<QueueItem>, SqlError> {
-    let mut args: Vec<Arg> = args![workspace, NO_RANK, no_due(), queue.key(workspace), true];
-    let mut sql = String::from(
-        "SELECT q.ticket_id, t.subject, q.team_id, q.priority, q.status, q.needs, q.opened_at, q.waiting_since, \
-         q.sla_due_at, o.rank AS manual_rank, COALESCE(o.rank, $2) AS k_rank, \
-         COALESCE(q.sla_due_at, $3) AS k_due, q.priority_rank \
-         FROM rm_queue q \
-         LEFT JOIN rm_queue_order o ON o.queue_key = $4 AND o.ticket_id = q.ticket_id \
+    let mut items = Vec::new();
+    let unranked_after = match after {
+        Some(c) if c.rank >= NO_RANK => Some(c),
+        _ => {
+            items = ranked(db, workspace, queue, after, limit).await?;
+            None
+        }
+    };
+    let wanted = limit - i64::try_from(items.len()).unwrap_or(limit);
+    if wanted > 0 {
+        items.extend(unranked(db, workspace, queue, unranked_after, wanted).await?);
+    }
+    Ok(items)
+}
+
+/// The first arguments and text every page query shares; `from` joins `q`.
+fn page_query(workspace: &str, queue: &QueueRef, select: &str, from: &str) -> (Vec<Arg>, String) {
+    let mut args: Vec<Arg> = args![workspace, queue.key(workspace)];
+    let mut sql = format!(
+        "SELECT {COLUMNS}, {select} FROM {from} \
          LEFT JOIN rm_tickets t ON t.ticket_id = q.ticket_id \
-         WHERE q.workspace_id = $1 AND q.active = $5 AND q.assignee_agent_id IS NULL",
+         WHERE q.workspace_id = $1 AND {WAITING}"
     );
     if let QueueRef::Team(team) = queue {
         args.push(team.clone().into());
         sql.push_str(&format!(" AND q.team_id = ${}", args.len()));
     }
+    (args, sql)
+}
+
+/// Appends `AND (columns) > (cursor…)` for the cursor's values `values`.
+fn push_after(sql: &mut String, args: &mut Vec<Arg>, columns: &str, values: Vec<Arg>) {
+    let first = args.len() + 1;
+    let marks: Vec<String> = (first..first + values.len())
+        .map(|n| format!("${n}"))
+        .collect();
+    args.extend(values);
+    sql.push_str(&format!(" AND ({columns}) > ({})", marks.join(", ")));
+}
+
+/// The tickets of the queue's manual order, after `after`.
+async fn ranked(
+    db: &Db,
+    workspace: &str,
+    queue: &QueueRef,
+    after: Option<&QueueCursor>,
+    limit: i64,
+) -> Result<Vec<QueueItem>, SqlError> {
+    let (mut args, mut sql) = page_query(
+        workspace,
+        queue,
+        "o.rank AS manual_rank, o.rank AS k_rank",
+        "rm_queue_order o JOIN rm_queue q ON q.ticket_id = o.ticket_id AND o.queue_key = $2",
+    );
     if let Some(c) = after {
-        let n = args.len();
-        args.extend(args![
-            c.rank,
-            c.priority,
-            c.due,
-            c.waiting,
-            c.ticket.clone()
-        ]);
-        sql.push_str(&format!(
-            " AND ({ORDER}) > (${}, ${}, ${}, ${}, ${})",
-            n + 1,
-            n + 2,
-            n + 3,
-            n + 4,
-            n + 5
-        ));
+        let values = args![c.rank, c.priority, c.due, c.waiting, c.ticket.clone()];
+        push_after(&mut sql, &mut args, &format!("o.rank, {ORDER}"), values);
+    }
+    args.push(limit.into());
+    sql.push_str(&format!(" ORDER BY o.rank, {ORDER} LIMIT ${}", args.len()));
+    db.fetch_all(&sql, args).await
+}
+
+/// The tickets the queue's manual order leaves out, after `after`.
+async fn unranked(
+    db: &Db,
+    workspace: &str,
+    queue: &QueueRef,
+    after: Option<&QueueCursor>,
+    limit: i64,
+) -> Result<Vec<QueueItem>, SqlError> {
+    let (mut args, mut sql) = page_query(
+        workspace,
+        queue,
+        &format!("CAST(NULL AS BIGINT) AS manual_rank, {NO_RANK} AS k_rank"),
+        "rm_queue q",
+    );
+    sql.push_str(
+        " AND NOT EXISTS (SELECT 1 FROM rm_queue_order o \
+         WHERE o.queue_key = $2 AND o.ticket_id = q.ticket_id)",
+    );
+    if let Some(c) = after {
+        let values = args![c.priority, c.due, c.waiting, c.ticket.clone()];
+        push_after(&mut sql, &mut args, ORDER, values);
     }
     args.push(limit.into());
     sql.push_str(&format!(" ORDER BY {ORDER} LIMIT ${}", args.len()));
@@ -194,19 +261,13 @@ pub async fn waiting(db: &Db, workspace: &str) -> Result<Vec<WaitingTicket>, Sql
     db.fetch_all(
         &format!(
             "SELECT q.ticket_id, q.team_id, q.needs, q.released_by, q.priority_rank, \
-             COALESCE(q.sla_due_at, $3) AS k_due, q.waiting_since \
+             q.sla_due_key AS k_due, q.waiting_since \
              FROM rm_queue q \
-             LEFT JOIN rm_queue_order o ON o.queue_key = COALESCE(q.team_id, $4) AND o.ticket_id = q.ticket_id \
-             WHERE q.workspace_id = $1 AND q.active = $5 AND q.assignee_agent_id IS NULL \
-             ORDER BY q.team_id, {ORDER}"
+             LEFT JOIN rm_queue_order o ON o.queue_key = COALESCE(q.team_id, $3) AND o.ticket_id = q.ticket_id \
+             WHERE q.workspace_id = $1 AND {WAITING} \
+             ORDER BY q.team_id, COALESCE(o.rank, $2), {ORDER}"
         ),
-        args![
-            workspace,
-            NO_RANK,
-            no_due(),
-            queue_key(workspace, None),
-            true
-        ],
+        args![workspace, NO_RANK, queue_key(workspace, None)],
     )
     .await
 }

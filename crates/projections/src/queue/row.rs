@@ -5,11 +5,32 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use tgcrm_domain::routing::needs_from_tags;
+use tgcrm_domain::sla::{DeadlineState, TicketSla};
 use tgcrm_domain::ticket::TicketEvent;
 use tgcrm_domain::values::{Status, Tag};
 
-/// A row of `rm_queue`, all but `sla_due_at`, which the queue never writes.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+/// A row of `rm_queue` as stored (`sla_state` not yet parsed).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(super) struct QueueRecord {
+    pub ticket_id: String,
+    pub workspace_id: String,
+    pub team_id: Option<String>,
+    pub assignee_agent_id: Option<String>,
+    pub released_by: Option<String>,
+    pub status: String,
+    pub active: bool,
+    pub priority: String,
+    pub priority_rank: i64,
+    pub needs: serde_json::Value,
+    pub opened_at: DateTime<Utc>,
+    pub waiting_since: DateTime<Utc>,
+    pub sla_state: serde_json::Value,
+    pub sla_due_at: Option<DateTime<Utc>>,
+    pub version: i64,
+}
+
+/// A row of `rm_queue` being folded.
+#[derive(Debug, Clone, PartialEq)]
 pub(super) struct QueueRow {
     pub ticket_id: String,
     pub workspace_id: String,
@@ -23,7 +44,52 @@ pub(super) struct QueueRow {
     pub needs: serde_json::Value,
     pub opened_at: DateTime<Utc>,
     pub waiting_since: DateTime<Utc>,
+    /// The ticket's SLA clocks, folded with the domain's own
+    /// [`TicketSla`] from the events that move due times (warnings,
+    /// breaches and escalations do not, and are left out).
+    pub sla: TicketSla,
+    /// The earliest due time of a target not yet met (breached ones
+    /// included: they are the most overdue), `None` without one.
+    pub sla_due_at: Option<DateTime<Utc>>,
     pub version: i64,
+}
+
+impl TryFrom<QueueRecord> for QueueRow {
+    type Error = serde_json::Error;
+
+    fn try_from(r: QueueRecord) -> Result<Self, Self::Error> {
+        Ok(Self {
+            ticket_id: r.ticket_id,
+            workspace_id: r.workspace_id,
+            team_id: r.team_id,
+            assignee_agent_id: r.assignee_agent_id,
+            released_by: r.released_by,
+            status: r.status,
+            active: r.active,
+            priority: r.priority,
+            priority_rank: r.priority_rank,
+            needs: r.needs,
+            opened_at: r.opened_at,
+            waiting_since: r.waiting_since,
+            sla: crate::sla::sla_state(r.sla_state)?,
+            sla_due_at: r.sla_due_at,
+            version: r.version,
+        })
+    }
+}
+
+/// When the ticket's first target not yet met falls due under `sla`.
+pub(super) fn next_due(sla: &TicketSla) -> Option<DateTime<Utc>> {
+    sla.deadlines()
+        .into_iter()
+        .filter(|d| {
+            matches!(
+                d.state,
+                DeadlineState::Ok | DeadlineState::Warning | DeadlineState::Breached
+            )
+        })
+        .filter_map(|d| d.due_at)
+        .min()
 }
 
 /// A row of `rm_queue_order`.
@@ -67,6 +133,40 @@ pub(super) fn evolve(
     seq: i64,
     event: TicketEvent,
 ) -> anyhow::Result<Effects> {
+    // The SLA clocks see the event first; the columns take it by value.
+    let mut opened_sla = None;
+    let mut sla_moved = false;
+    if let Some(r) = newer(row, seq) {
+        let before = r.sla.clone();
+        r.sla.apply(&event);
+        sla_moved = r.sla != before;
+    } else if row.is_none() && matches!(event, TicketEvent::Opened { .. }) {
+        let mut sla = TicketSla::default();
+        sla.apply(&event);
+        opened_sla = Some(sla);
+    }
+    let mut fx = evolve_columns(row, id, seq, event)?;
+    if let Some(r) = row.as_mut() {
+        if let Some(sla) = opened_sla {
+            r.sla = sla;
+            sla_moved = true;
+        }
+        if sla_moved {
+            r.sla_due_at = next_due(&r.sla);
+            r.version = r.version.max(seq);
+            fx.written = true;
+        }
+    }
+    Ok(fx)
+}
+
+/// What the event does to the row's columns other than the SLA ones.
+fn evolve_columns(
+    row: &mut Option<QueueRow>,
+    id: &str,
+    seq: i64,
+    event: TicketEvent,
+) -> anyhow::Result<Effects> {
     let mut fx = Effects::default();
     match event {
         TicketEvent::Opened {
@@ -89,6 +189,8 @@ pub(super) fn evolve(
                 needs: serde_json::to_value(needs_from_tags(&tags))?,
                 opened_at: at,
                 waiting_since: at,
+                sla: TicketSla::default(),
+                sla_due_at: None,
                 version: seq,
             });
             fx.written = true;

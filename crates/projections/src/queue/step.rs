@@ -33,6 +33,8 @@ impl Step {
             let relevant = matches!(
                 event,
                 TicketEvent::Opened { .. }
+                    | TicketEvent::MessageAdded { .. }
+                    | TicketEvent::SlaPolicyApplied { .. }
                     | TicketEvent::Assigned { .. }
                     | TicketEvent::Unassigned { .. }
                     | TicketEvent::StatusChanged { .. }

@@ -8,3 +8,5 @@ mod deadlines_fold;
 pub mod metrics;
 mod metrics_fold;
 pub mod policies;
+
+pub(crate) use batch::sla_state;
