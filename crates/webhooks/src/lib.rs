@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod config;
+pub mod context;
 pub mod endpoint;
 pub mod event_types;
 pub mod payload;

@@ -235,7 +235,7 @@ impl Replayer {
             }
             let ticket = match (state, payload::about_ticket(e)) {
                 (Some(t), _) => Some(t),
-                (None, Some(id)) => payload::context_of(&mut tx, &id).await?,
+                (None, Some(id)) => crate::context::context_of(&mut tx, &id).await?,
                 (None, None) => None,
             };
             let Some(built) = payload::build(&mut tx, e, ticket.as_ref()).await? else {

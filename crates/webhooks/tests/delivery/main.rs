@@ -3,6 +3,7 @@
 //! loopback. Every case runs on Postgres and on SQLite.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod batching;
 mod cases;
 mod harness;
 

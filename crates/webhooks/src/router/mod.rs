@@ -6,7 +6,10 @@
 //! It writes only to the database, so it runs like a projector: a batch of
 //! events, its table writes and its checkpoint commit in one transaction, and
 //! enqueueing is exactly-once. The second half, the [`crate::worker`], does
-//! the HTTP calls, at least once.
+//! the HTTP calls, at least once. A batch is routed with few statements
+//! ([`batch`]).
+
+mod batch;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -14,6 +17,7 @@ use serde_json::Value;
 use tgcrm_projections::Projector;
 use tgcrm_store::{Arg, Backend, StoredEvent, Tx, args};
 
+use crate::context;
 use crate::endpoint::{self, ReplayFrom, WebhookEndpointEvent};
 use crate::event_types::WebhookEventType;
 use crate::payload;
@@ -129,72 +133,28 @@ impl Projector for WebhookRouter {
     /// replays come from a migration and outlive a rebuild: a rebuild reads
     /// the log again and finds every delivery already enqueued.
     fn tables(&self) -> &'static [&'static str] {
-        &[payload::CONTEXT_TABLE]
+        &[context::CONTEXT_TABLE]
     }
 
     fn schema(&self, backend: Backend) -> Vec<String> {
-        payload::CONTEXT_SCHEMA
+        context::CONTEXT_SCHEMA
             .iter()
             .map(|s| tgcrm_projections::schema::ddl(backend, s))
             .collect()
     }
 
     async fn apply(&self, tx: &mut Tx, event: &StoredEvent) -> anyhow::Result<()> {
-        if event.aggregate_type == endpoint::AGGREGATE_TYPE {
-            return self.endpoint_event(tx, event).await;
-        }
-        if let Some((_, telegram_user_id)) = tgcrm_store::personal::erased(event) {
-            return payload::scrub_customer(tx, &event.workspace_id, telegram_user_id).await;
-        }
-        // Every ticket event moves the ticket's context, subscribed or not.
-        let ticket = if event.aggregate_type == tgcrm_domain::ticket::AGGREGATE_TYPE {
-            match event.ticket_event() {
-                Some(Ok(e)) => Some(
-                    payload::advance(
-                        tx,
-                        &event.workspace_id,
-                        &event.aggregate_id,
-                        event.sequence,
-                        &e,
-                    )
-                    .await?,
-                ),
-                _ => payload::context_of(tx, &event.aggregate_id).await?,
-            }
-        } else {
-            None
-        };
-        let Some(t) = WebhookEventType::for_log_event(&event.event_type) else {
-            return Ok(());
-        };
-        let subs: Vec<Subscription> = tx
-            .fetch_all(
-                "SELECT endpoint_id, event_types FROM webhook_endpoints \
-                 WHERE workspace_id = $1 AND active = $2 AND deleted = $3 ORDER BY endpoint_id",
-                args![event.workspace_id.as_str(), true, false],
-            )
-            .await?;
-        let subs: Vec<&Subscription> = subs.iter().filter(|s| s.wants(t)).collect();
-        if subs.is_empty() {
-            return Ok(());
-        }
-        let ticket = match (ticket, payload::about_ticket(event)) {
-            (Some(t), _) => Some(t),
-            (None, Some(id)) => payload::context_of(tx, &id).await?,
-            (None, None) => None,
-        };
-        let Some(built) = payload::build(tx, event, ticket.as_ref()).await? else {
-            return Ok(());
-        };
-        for s in subs {
-            enqueue(tx, &s.endpoint_id, event, &built, LIVE, event.recorded_at).await?;
-        }
-        metrics::counter!("webhook_deliveries_enqueued_total").increment(1);
-        Ok(())
+        self.apply_batch(tx, std::slice::from_ref(event)).await
+    }
+
+    async fn apply_batch(&self, tx: &mut Tx, events: &[StoredEvent]) -> anyhow::Result<()> {
+        batch::route(self, tx, events).await
     }
 }
 
 impl WebhookRouter {
+    /// An endpoint event: keeps `webhook_endpoints` and acts on redelivery
+    /// and replay requests.
     async fn endpoint_event(&self, tx: &mut Tx, stored: &StoredEvent) -> anyhow::Result<()> {
         let Some(decoded) = stored.decode::<endpoint::WebhookEndpoint>() else {
             return Ok(());
