@@ -9,6 +9,14 @@ use chrono::{DateTime, Utc};
 #[error("the cursor is not valid (use the next_cursor of a previous page)")]
 pub struct BadCursor;
 
+/// `LIMIT n` written into the statement, not bound: with a bound limit,
+/// Postgres's generic plan (used after a statement's fifth run) guesses a
+/// tenth of the matching rows and may start parallel workers for them (the
+/// queue page: 19 ms instead of 0.3 ms at 20k waiting tickets).
+pub fn limit_clause(limit: i64) -> String {
+    format!("LIMIT {}", limit.max(0))
+}
+
 /// A (time, id) keyset cursor.
 pub fn encode_time_id(at: DateTime<Utc>, id: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}|{}", at.to_rfc3339(), id))

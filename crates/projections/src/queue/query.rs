@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tgcrm_store::{Arg, Db, SqlError, args};
 
 use super::queue_key;
-use crate::cursor::BadCursor;
+use crate::cursor::{BadCursor, limit_clause};
 
 /// Stands for "no manual place" in sort keys: after every real rank.
 const NO_RANK: i64 = i64::MAX / 2;
@@ -181,8 +181,10 @@ async fn ranked(
         let values = args![c.rank, c.priority, c.due, c.waiting, c.ticket.clone()];
         push_after(&mut sql, &mut args, &format!("o.rank, {ORDER}"), values);
     }
-    args.push(limit.into());
-    sql.push_str(&format!(" ORDER BY o.rank, {ORDER} LIMIT ${}", args.len()));
+    sql.push_str(&format!(
+        " ORDER BY o.rank, {ORDER} {}",
+        limit_clause(limit)
+    ));
     db.fetch_all(&sql, args).await
 }
 
@@ -208,8 +210,7 @@ async fn unranked(
         let values = args![c.priority, c.due, c.waiting, c.ticket.clone()];
         push_after(&mut sql, &mut args, ORDER, values);
     }
-    args.push(limit.into());
-    sql.push_str(&format!(" ORDER BY {ORDER} LIMIT ${}", args.len()));
+    sql.push_str(&format!(" ORDER BY {ORDER} {}", limit_clause(limit)));
     db.fetch_all(&sql, args).await
 }
 

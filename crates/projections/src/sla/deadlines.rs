@@ -378,20 +378,19 @@ pub async fn breaches(db: &Db, f: &BreachFilter) -> Result<BreachPage, SqlError>
             " AND (due_at > ${a} OR (due_at = ${a} AND (ticket_id > ${b} OR (ticket_id = ${b} AND metric > ${c}))))"
         ));
     }
-    args.push((f.limit + 1).into());
-    let limit = args.len();
+    let limit = crate::cursor::limit_clause(f.limit + 1);
     let mut walks = Vec::new();
     for s in states {
         args.push(s.into());
         walks.push(format!(
             "SELECT * FROM (SELECT {DEADLINE_COLUMNS} FROM rm_sla_deadlines \
              WHERE workspace_id = $1 AND state = ${}{common} \
-             ORDER BY due_at, ticket_id, metric LIMIT ${limit}) AS s",
+             ORDER BY due_at, ticket_id, metric {limit}) AS s",
             args.len()
         ));
     }
     let sql = format!(
-        "SELECT * FROM ({}) AS walks ORDER BY due_at, ticket_id, metric LIMIT ${limit}",
+        "SELECT * FROM ({}) AS walks ORDER BY due_at, ticket_id, metric {limit}",
         walks.join(" UNION ALL ")
     );
     let mut items: Vec<DeadlineRow> = db.fetch_all(&sql, args).await?;

@@ -100,10 +100,9 @@ pub async fn list(db: &Db, f: &TicketFilter) -> Result<TicketPage, SqlError> {
             " AND (created_at < ${a} OR (created_at = ${a} AND ticket_id < ${b}))"
         ));
     }
-    args.push((f.limit + 1).into());
     sql.push_str(&format!(
-        " ORDER BY created_at DESC, ticket_id DESC LIMIT ${}",
-        args.len()
+        " ORDER BY created_at DESC, ticket_id DESC {}",
+        crate::cursor::limit_clause(f.limit + 1)
     ));
     let mut items: Vec<TicketSummary> = db.fetch_all(&sql, args).await?;
     let next_cursor = if items.len() as i64 > f.limit {
