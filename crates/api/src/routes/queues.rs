@@ -208,6 +208,7 @@ pub async fn get_queue(
         &target.read_ref(),
         after.as_ref().map(|(_, c)| c),
         limit + 1,
+        !settings.manual_order.is_empty(),
     )
     .await?;
     let next = if items.len() as i64 > limit {

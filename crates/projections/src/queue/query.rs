@@ -115,17 +115,21 @@ const COLUMNS: &str = "q.ticket_id, t.subject, q.team_id, q.priority, q.status, 
 
 /// One page of a queue, after `after`: the tickets placed by hand (few), in
 /// their manual order, then the rest from an index in queue order. Two
-/// queries, so that neither sorts the whole queue.
+/// queries, so that neither sorts the whole queue. `placed` is false when
+/// the queue's settings hold no manual order (its aggregate is newer than
+/// this projection): then the order rows are not read at all.
 pub async fn list(
     db: &Db,
     workspace: &str,
     queue: &QueueRef,
     after: Option<&QueueCursor>,
     limit: i64,
+    placed: bool,
 ) -> Result<Vec<QueueItem>, SqlError> {
     let mut items = Vec::new();
     let unranked_after = match after {
         Some(c) if c.rank >= NO_RANK => Some(c),
+        _ if !placed => None,
         _ => {
             items = ranked(db, workspace, queue, after, limit).await?;
             None
@@ -133,14 +137,25 @@ pub async fn list(
     };
     let wanted = limit - i64::try_from(items.len()).unwrap_or(limit);
     if wanted > 0 {
-        items.extend(unranked(db, workspace, queue, unranked_after, wanted).await?);
+        let page = unranked(db, workspace, queue, unranked_after, wanted, placed).await?;
+        items.extend(page);
     }
     Ok(items)
 }
 
 /// The first arguments and text every page query shares; `from` joins `q`.
-fn page_query(workspace: &str, queue: &QueueRef, select: &str, from: &str) -> (Vec<Arg>, String) {
-    let mut args: Vec<Arg> = args![workspace, queue.key(workspace)];
+/// `$1` is the workspace, `$2` the queue's key when `keyed`.
+fn page_query(
+    workspace: &str,
+    queue: &QueueRef,
+    select: &str,
+    from: &str,
+    keyed: bool,
+) -> (Vec<Arg>, String) {
+    let mut args: Vec<Arg> = args![workspace];
+    if keyed {
+        args.push(queue.key(workspace).into());
+    }
     let mut sql = format!(
         "SELECT {COLUMNS}, {select} FROM {from} \
          LEFT JOIN rm_tickets t ON t.ticket_id = q.ticket_id \
@@ -176,6 +191,7 @@ async fn ranked(
         queue,
         "o.rank AS manual_rank, o.rank AS k_rank",
         "rm_queue_order o JOIN rm_queue q ON q.ticket_id = o.ticket_id AND o.queue_key = $2",
+        true,
     );
     if let Some(c) = after {
         let values = args![c.rank, c.priority, c.due, c.waiting, c.ticket.clone()];
@@ -188,24 +204,29 @@ async fn ranked(
     db.fetch_all(&sql, args).await
 }
 
-/// The tickets the queue's manual order leaves out, after `after`.
+/// The tickets the queue's manual order leaves out (all of them when
+/// nothing is `placed`), after `after`.
 async fn unranked(
     db: &Db,
     workspace: &str,
     queue: &QueueRef,
     after: Option<&QueueCursor>,
     limit: i64,
+    placed: bool,
 ) -> Result<Vec<QueueItem>, SqlError> {
     let (mut args, mut sql) = page_query(
         workspace,
         queue,
         &format!("CAST(NULL AS BIGINT) AS manual_rank, {NO_RANK} AS k_rank"),
         "rm_queue q",
+        placed,
     );
-    sql.push_str(
-        " AND NOT EXISTS (SELECT 1 FROM rm_queue_order o \
-         WHERE o.queue_key = $2 AND o.ticket_id = q.ticket_id)",
-    );
+    if placed {
+        sql.push_str(
+            " AND NOT EXISTS (SELECT 1 FROM rm_queue_order o \
+             WHERE o.queue_key = $2 AND o.ticket_id = q.ticket_id)",
+        );
+    }
     if let Some(c) = after {
         let values = args![c.priority, c.due, c.waiting, c.ticket.clone()];
         push_after(&mut sql, &mut args, ORDER, values);
@@ -223,7 +244,7 @@ pub async fn queued_ids(
     let mut out = Vec::new();
     let mut after: Option<QueueCursor> = None;
     loop {
-        let page = list(db, workspace, queue, after.as_ref(), 1000).await?;
+        let page = list(db, workspace, queue, after.as_ref(), 1000, true).await?;
         let done = page.len() < 1000;
         after = page.last().map(QueueItem::cursor);
         out.extend(page.into_iter().map(|i| i.ticket_id));
