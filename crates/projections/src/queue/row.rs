@@ -133,29 +133,22 @@ pub(super) fn evolve(
     seq: i64,
     event: TicketEvent,
 ) -> anyhow::Result<Effects> {
-    // The SLA clocks see the event first; the columns take it by value.
-    let mut opened_sla = None;
-    let mut sla_moved = false;
-    if let Some(r) = newer(row, seq) {
-        let before = r.sla.clone();
-        r.sla.apply(&event);
-        sla_moved = r.sla != before;
-    } else if row.is_none() && matches!(event, TicketEvent::Opened { .. }) {
-        let mut sla = TicketSla::default();
+    // The SLA clocks see the event first (the columns take it by value):
+    // those of a row the event is newer than, or a new ticket's.
+    let opening = row.is_none() && matches!(event, TicketEvent::Opened { .. });
+    let mut sla = match newer(row, seq) {
+        Some(r) => Some(std::mem::take(&mut r.sla)),
+        None => opening.then(TicketSla::default),
+    };
+    if let Some(sla) = sla.as_mut() {
         sla.apply(&event);
-        opened_sla = Some(sla);
     }
     let mut fx = evolve_columns(row, id, seq, event)?;
-    if let Some(r) = row.as_mut() {
-        if let Some(sla) = opened_sla {
-            r.sla = sla;
-            sla_moved = true;
-        }
-        if sla_moved {
-            r.sla_due_at = next_due(&r.sla);
-            r.version = r.version.max(seq);
-            fx.written = true;
-        }
+    if let (Some(r), Some(sla)) = (row.as_mut(), sla) {
+        r.sla_due_at = next_due(&sla);
+        r.sla = sla;
+        r.version = r.version.max(seq);
+        fx.written = true;
     }
     Ok(fx)
 }
