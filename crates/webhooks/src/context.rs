@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 use tgcrm_domain::ticket::{Ticket, TicketEvent};
 use tgcrm_projections::bulk;
-use tgcrm_store::{Tx, args};
+use tgcrm_store::{Arg, Backend, Tx, args};
 
-use crate::router::{json_arg, json_param};
+use crate::router::json_arg;
 
 /// The table in which the router keeps each ticket's state as of the last
 /// event it routed. Owned by the router (dropped and rebuilt with it). Its
@@ -112,15 +112,14 @@ impl Contexts {
     }
 
     /// Move a ticket's context past its `sequence`th event, in log order;
-    /// an event already folded in changes nothing. Returns the state right
-    /// after the event.
+    /// an event already folded in changes nothing.
     pub fn advance(
         &mut self,
         workspace: &str,
         ticket_id: &str,
         sequence: i64,
         event: &TicketEvent,
-    ) -> &Ticket {
+    ) {
         let slot = self
             .slots
             .entry(ticket_id.to_owned())
@@ -139,50 +138,35 @@ impl Contexts {
             // stored state is the same however the log was cut into batches.
             slot.dirty = true;
         }
-        &slot.ticket
     }
 
     /// Write every context the batch changed, once each.
     pub async fn save(self, tx: &mut Tx) -> anyhow::Result<()> {
         let backend = tx.backend();
-        let mut rows = Vec::new();
-        for (id, slot) in self.slots.into_iter().filter(|(_, s)| s.dirty) {
-            let customer = slot
-                .ticket
-                .customer
-                .as_ref()
-                .map(|c| c.telegram_user_id.get());
-            let mut row = args![id, slot.workspace, customer];
-            row.push(json_arg(backend, serde_json::to_value(&slot.ticket)?));
-            row.push(slot.sequence.into());
-            rows.push(row);
-        }
+        let rows = self
+            .slots
+            .into_iter()
+            .filter(|(_, s)| s.dirty)
+            .map(|(id, s)| row(backend, id, s.workspace, s.sequence, &s.ticket))
+            .collect::<Result<_, _>>()?;
         bulk::insert(tx, UPSERT_HEAD, UPSERT_TAIL, rows).await?;
         Ok(())
     }
 }
 
-async fn save_context(
-    tx: &mut Tx,
-    workspace: &str,
-    ticket_id: &str,
+/// The values of one context row, in [`UPSERT_HEAD`]'s order.
+fn row(
+    backend: Backend,
+    ticket_id: String,
+    workspace: String,
     sequence: i64,
     t: &Ticket,
-) -> anyhow::Result<()> {
-    let backend = tx.backend();
-    let sql = format!(
-        "{UPSERT_HEAD} VALUES ($1, $2, $3, {}, $5) {UPSERT_TAIL}",
-        json_param(backend, 4)
-    );
-    let mut a = args![
-        ticket_id,
-        workspace,
-        t.customer.as_ref().map(|c| c.telegram_user_id.get())
-    ];
-    a.push(json_arg(backend, serde_json::to_value(t)?));
-    a.push(sequence.into());
-    tx.execute(&sql, a).await?;
-    Ok(())
+) -> serde_json::Result<Vec<Arg>> {
+    let customer = t.customer.as_ref().map(|c| c.telegram_user_id.get());
+    let mut row = args![ticket_id, workspace, customer];
+    row.push(json_arg(backend, serde_json::to_value(t)?));
+    row.push(sequence.into());
+    Ok(row)
 }
 
 /// After `CustomerErased`: forget the customer's personal data in the
@@ -206,6 +190,7 @@ pub async fn scrub_customer(
             args![workspace, telegram_user_id],
         )
         .await?;
+    let mut contexts = Vec::with_capacity(rows.len());
     for r in rows {
         let mut t = ticket_from(r.state).unwrap_or_default();
         t.subject = tgcrm_domain::values::Subject::parse(tgcrm_store::personal::ERASED).ok();
@@ -216,7 +201,13 @@ pub async fn scrub_customer(
             }
             c.username = None;
         }
-        save_context(tx, workspace, &r.ticket_id, r.sequence, &t).await?;
+        contexts.push(row(
+            tx.backend(),
+            r.ticket_id.clone(),
+            workspace.to_owned(),
+            r.sequence,
+            &t,
+        )?);
         let stub =
             json!({"type": "erased", "data": {"ticket": {"id": r.ticket_id}, "erased": true}});
         tx.execute(
@@ -225,5 +216,6 @@ pub async fn scrub_customer(
         )
         .await?;
     }
+    bulk::insert(tx, UPSERT_HEAD, UPSERT_TAIL, contexts).await?;
     Ok(())
 }

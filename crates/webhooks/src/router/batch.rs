@@ -63,9 +63,8 @@ async fn route_run(tx: &mut Tx, events: &[StoredEvent]) -> anyhow::Result<()> {
     let mut contexts = Contexts::load(tx, &Vec::from_iter(tickets)).await?;
     let subscriptions = subscriptions(tx, &Vec::from_iter(workspaces)).await?;
     for e in events {
-        let decoded = if is_ticket(e) { e.ticket_event() } else { None };
-        if let Some(Ok(event)) = &decoded {
-            contexts.advance(&e.workspace_id, &e.aggregate_id, e.sequence, event);
+        if let Some(Ok(event)) = e.ticket_event() {
+            contexts.advance(&e.workspace_id, &e.aggregate_id, e.sequence, &event);
         }
         let Some(t) = WebhookEventType::for_log_event(&e.event_type) else {
             continue;

@@ -9,7 +9,7 @@ use tgcrm_store::{Position, Tx};
 use tgcrm_webhooks::WebhookRouter;
 
 use crate::both;
-use crate::harness::{Harness, TestDb, WS, fast_config};
+use crate::harness::{Harness, TestDb, fast_config};
 
 #[derive(Debug, PartialEq, sqlx::FromRow)]
 struct Delivery {
@@ -60,16 +60,7 @@ async fn a_batch_routes_as_its_events_one_by_one(db: TestDb) {
     // Subscribed half way through: only later messages reach it.
     let (late, _) = h.endpoint("late", &["message.created"]).await;
     h.message(&b, "b1").await;
-    tgcrm_store::personal::erase(
-        &h.db,
-        WS,
-        &tgcrm_store::personal::subject_for(4242),
-        4242,
-        &tgcrm_store::Metadata::new("token:test", tgcrm_store::Source::Api),
-        chrono::Utc::now(),
-    )
-    .await
-    .unwrap();
+    h.erase_customer().await;
     h.message(&a, "a2").await;
     h.status(&b, Status::Resolved).await;
     // The reader holds back events that transactions still open anywhere on

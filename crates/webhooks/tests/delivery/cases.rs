@@ -538,16 +538,7 @@ async fn erasing_a_customer_scrubs_what_webhooks_keep_of_them(db: TestDb) {
     let t = h.open_ticket("Private subject").await;
     h.wait_rows(&id, WAIT, |r| r.first().is_some_and(|d| d.status == "dead"))
         .await;
-    tgcrm_store::personal::erase(
-        &h.db,
-        crate::harness::WS,
-        &tgcrm_store::personal::subject_for(4242),
-        4242,
-        &tgcrm_store::Metadata::new("token:test", tgcrm_store::Source::Api),
-        chrono::Utc::now(),
-    )
-    .await
-    .unwrap();
+    h.erase_customer().await;
     h.status(&t, Status::InProgress).await;
     let got = h
         .receiver

@@ -213,6 +213,20 @@ impl Harness {
         .await;
     }
 
+    /// Erase the test customer (telegram user 4242), as `POST /v1/customers/{id}/erase` does.
+    pub async fn erase_customer(&self) {
+        tgcrm_store::personal::erase(
+            &self.db,
+            WS,
+            &tgcrm_store::personal::subject_for(4242),
+            4242,
+            &Metadata::new("token:test", Source::Api),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    }
+
     /// Wait until `pred` holds for delivery rows of `endpoint`.
     pub async fn wait_rows(
         &self,
