@@ -346,13 +346,14 @@ pub async fn stats(
     workspace: &str,
     queue: &QueueRef,
 ) -> Result<Vec<QueueStats>, SqlError> {
-    let mut args: Vec<Arg> = args![workspace, true];
-    let mut sql = "SELECT q.priority, COUNT(*) AS count, MIN(q.waiting_since) AS oldest_waiting_since \
-                   FROM rm_queue q WHERE q.workspace_id = $1 AND q.active = $2 AND q.assignee_agent_id IS NULL"
-        .to_owned();
+    let mut args: Vec<Arg> = args![workspace];
+    let mut sql = format!(
+        "SELECT q.priority, COUNT(*) AS count, MIN(q.waiting_since) AS oldest_waiting_since \
+         FROM rm_queue q WHERE q.workspace_id = $1 AND {WAITING}"
+    );
     if let QueueRef::Team(team) = queue {
         args.push(team.clone().into());
-        sql.push_str(" AND q.team_id = $3");
+        sql.push_str(" AND q.team_id = $2");
     }
     sql.push_str(" GROUP BY q.priority");
     db.fetch_all(&sql, args).await
