@@ -83,8 +83,8 @@ async fn route_run(tx: &mut Tx, events: &[StoredEvent]) -> anyhow::Result<()> {
         } else {
             payload::about_ticket(e)
         };
-        let ticket = about.and_then(|id| contexts.get(&id).cloned());
-        let Some(built) = payload::build(tx, e, ticket.as_ref()).await? else {
+        let ticket = about.as_deref().and_then(|id| contexts.get(id));
+        let Some(built) = payload::build(tx, e, ticket).await? else {
             continue;
         };
         for s in subs {
