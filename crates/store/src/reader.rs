@@ -35,6 +35,41 @@ impl EventFilter {
     }
 }
 
+/// Which filter terms SQLite may answer from an index, as the prefix each is
+/// written with: `""` leaves a term indexable, `"+"` (SQLite's no-op unary
+/// plus) hides it from the planner. Without statistics SQLite takes any
+/// equality on an index's first column for a narrow search, so a term on
+/// `aggregate_type` alone would pick the `(aggregate_type, aggregate_id,
+/// sequence)` index, read every event of that type in the log and sort them,
+/// on every poll of every subscriber (seconds per read at a million tickets).
+/// A subscriber reads a short run after its checkpoint: the rowid range from
+/// the checkpoint is the plan, unless the filter names one stream (that
+/// index) or one workspace (`events_workspace_order`). Postgres plans from
+/// its statistics and gets no prefixes.
+struct SqlitePlan {
+    workspace: &'static str,
+    aggregate: &'static str,
+    event_type: &'static str,
+}
+
+impl SqlitePlan {
+    fn of(backend: Backend, filter: &EventFilter) -> Self {
+        if backend == Backend::Postgres {
+            return Self {
+                workspace: "",
+                aggregate: "",
+                event_type: "",
+            };
+        }
+        let one_stream = filter.aggregate_id.is_some() && filter.aggregate_type.is_some();
+        Self {
+            workspace: if one_stream { "+" } else { "" },
+            aggregate: if one_stream { "" } else { "+" },
+            event_type: "+",
+        }
+    }
+}
+
 /// The `SELECT` of [`read_after`] and its arguments.
 fn read_sql(
     backend: Backend,
@@ -58,13 +93,22 @@ fn read_sql(
             sql.push_str("position > $1");
         }
     }
+    let plan = SqlitePlan::of(backend, filter);
     if let Some(ws) = &filter.workspace_id {
         args.push(ws.clone().into());
-        sql.push_str(&format!(" AND workspace_id = ${}", args.len()));
+        sql.push_str(&format!(
+            " AND {}workspace_id = ${}",
+            plan.workspace,
+            args.len()
+        ));
     }
     if let Some(t) = &filter.aggregate_type {
         args.push(t.clone().into());
-        sql.push_str(&format!(" AND aggregate_type = ${}", args.len()));
+        sql.push_str(&format!(
+            " AND {}aggregate_type = ${}",
+            plan.aggregate,
+            args.len()
+        ));
     }
     if !filter.aggregate_types.is_empty() {
         let mut placeholders = Vec::new();
@@ -73,7 +117,8 @@ fn read_sql(
             placeholders.push(format!("${}", args.len()));
         }
         sql.push_str(&format!(
-            " AND aggregate_type IN ({})",
+            " AND {}aggregate_type IN ({})",
+            plan.aggregate,
             placeholders.join(", ")
         ));
     }
@@ -87,7 +132,11 @@ fn read_sql(
             args.push(t.clone().into());
             placeholders.push(format!("${}", args.len()));
         }
-        sql.push_str(&format!(" AND event_type IN ({})", placeholders.join(", ")));
+        sql.push_str(&format!(
+            " AND {}event_type IN ({})",
+            plan.event_type,
+            placeholders.join(", ")
+        ));
     }
     args.push(limit.into());
     match backend {
@@ -284,4 +333,92 @@ pub async fn max_position(db: &Db) -> Result<i64, SqlError> {
         .fetch_one("SELECT COALESCE(MAX(position), 0) AS n FROM events", vec![])
         .await?;
     Ok(row.n)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[derive(sqlx::FromRow)]
+    struct PlanRow {
+        detail: String,
+    }
+
+    /// How SQLite would run the read of `filter`, one line per step.
+    async fn sqlite_plan(filter: &EventFilter) -> String {
+        let db = Db::connect("sqlite::memory:").await.unwrap();
+        db.migrate().await.unwrap();
+        let (sql, args) = read_sql(Backend::Sqlite, Position::new(0, 42), 200, filter);
+        let rows: Vec<PlanRow> = db
+            .fetch_all(&format!("EXPLAIN QUERY PLAN {sql}"), args)
+            .await
+            .unwrap();
+        rows.into_iter()
+            .map(|r| r.detail)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[tokio::test]
+    async fn sqlite_reads_a_subscribers_filter_from_its_checkpoint_not_through_an_index() {
+        // Given the filters projectors and reactors read with
+        let filters = [
+            EventFilter {
+                aggregate_types: strings(&["ticket", "workspace"]),
+                ..EventFilter::default()
+            },
+            EventFilter {
+                aggregate_type: Some("ticket".into()),
+                event_types: strings(&["TicketOpened", "PriorityChanged"]),
+                ..EventFilter::default()
+            },
+            EventFilter {
+                event_types: strings(&["AgentReplied"]),
+                ..EventFilter::default()
+            },
+        ];
+        for filter in &filters {
+            // When SQLite plans the read
+            let plan = sqlite_plan(filter).await;
+            // Then it walks the log from the checkpoint in order, no sort
+            assert!(
+                plan.contains("USING INTEGER PRIMARY KEY (rowid>?)")
+                    && !plan.contains("TEMP B-TREE"),
+                "{filter:?}: {plan}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn sqlite_reads_one_stream_or_one_workspace_through_their_indexes() {
+        let stream = EventFilter {
+            workspace_id: Some("acme".into()),
+            aggregate_type: Some("ticket".into()),
+            aggregate_id: Some("t-1".into()),
+            ..EventFilter::default()
+        };
+        let plan = sqlite_plan(&stream).await;
+        assert!(
+            plan.contains("sqlite_autoindex_events_2 (aggregate_type=? AND aggregate_id=?)"),
+            "{plan}"
+        );
+
+        let workspace = EventFilter {
+            workspace_id: Some("acme".into()),
+            aggregate_types: strings(&["ticket"]),
+            ..EventFilter::default()
+        };
+        let plan = sqlite_plan(&workspace).await;
+        assert!(
+            plan.contains("events_workspace_order (workspace_id=? AND position>?)")
+                && !plan.contains("TEMP B-TREE"),
+            "{plan}"
+        );
+    }
 }
