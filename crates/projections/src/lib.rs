@@ -10,6 +10,7 @@ pub mod consistency;
 pub mod conversation;
 pub mod cursor;
 pub mod directory;
+pub mod group;
 pub mod kb;
 pub mod lock;
 pub mod projector;

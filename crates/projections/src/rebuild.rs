@@ -6,9 +6,10 @@ use std::time::Instant;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tgcrm_domain::Clock;
-use tgcrm_store::reader::{EventFilter, count_events};
+use tgcrm_store::reader::count_events;
 use tgcrm_store::{Backend, Db, Position, StoredEvent, checkpoints};
 
+use crate::group::shared_filter;
 use crate::lock::{self, LeaderLock};
 use crate::projector::Projector;
 use crate::shadow::{BATCH, Build};
@@ -197,22 +198,6 @@ struct Batch {
     last: Position,
     /// When it was read: the time its checkpoint records.
     read_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// The events of aggregate types any of `projectors` reads (all events, if
-/// one of them reads everything).
-fn shared_filter<'a>(projectors: impl Iterator<Item = &'a dyn Projector> + Clone) -> EventFilter {
-    let mut filter = EventFilter::default();
-    if projectors.clone().all(|p| !p.reads().is_empty()) {
-        for p in projectors {
-            for t in p.reads() {
-                if !filter.aggregate_types.iter().any(|have| have == t) {
-                    filter.aggregate_types.push((*t).to_owned());
-                }
-            }
-        }
-    }
-    filter
 }
 
 /// `events` as a projector that reads `reads` sees them: all of them, or a

@@ -1,6 +1,7 @@
-//! Running a projector: become its one runner, bring its tables to its version,
-//! then apply the log in batches (one transaction per batch, checkpoint
-//! included), sleeping until woken or until the poll interval passes.
+//! Running a projector: bring its tables to its version, then apply the log
+//! in batches (one transaction per batch, checkpoint included). The loop
+//! that leads and wakes is [`crate::group`]'s; these are its parts, shared
+//! with rebuilds.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,13 +13,7 @@ use tgcrm_store::shutdown::Stop;
 use tgcrm_store::{Db, EventStore, Position, StoredEvent};
 
 use crate::consistency::Consistency;
-use crate::lock;
 use crate::projector::Projector;
-
-/// How often a running projector looks for a rebuild request.
-const REQUEST_CHECK_INTERVAL: Duration = Duration::from_secs(1);
-/// How often a runner looks whether its tables' planner statistics are stale.
-const STATISTICS_INTERVAL: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Copy)]
 pub struct RunnerConfig {
@@ -152,8 +147,9 @@ pub async fn apply_batch(
     Ok(Some((last, events.len())))
 }
 
-/// Run until `stop`. Errors are logged and retried after a pause; the
-/// checkpoint guarantees nothing is applied twice.
+/// Run one projector until `stop`: a group of one (see [`crate::group`]).
+/// Errors are logged and retried after a pause; the checkpoint guarantees
+/// nothing is applied twice.
 pub async fn run(
     store: EventStore,
     projector: Arc<dyn Projector>,
@@ -162,130 +158,5 @@ pub async fn run(
     config: RunnerConfig,
     stop: Stop,
 ) {
-    let name = projector.name();
-    let db = store.db().clone();
-    let mut wake = store.subscribe();
-    'leadership: loop {
-        let _lock = loop {
-            match lock::try_acquire(&db, name).await {
-                Ok(Some(l)) => break l,
-                Ok(None) => tracing::debug!(
-                    projector = name,
-                    "another process runs this projector; standing by"
-                ),
-                Err(e) => {
-                    tracing::warn!(projector = name, error = %e, "could not take the projector lock")
-                }
-            }
-            if stop.sleep_or_stop(Duration::from_secs(2)).await {
-                return;
-            }
-        };
-        let mut position = loop {
-            match prepare(&db, projector.as_ref(), clock.now()).await {
-                Ok(p) => break p,
-                Err(e) => {
-                    tracing::error!(projector = name, error = ?e, "preparing projector tables failed");
-                    if stop.sleep_or_stop(Duration::from_secs(2)).await {
-                        return;
-                    }
-                }
-            }
-        };
-        tracing::info!(projector = name, from = %position, "projector running");
-        consistency.publish(name, position);
-        let mut last_request_check = None;
-        let mut last_statistics = std::time::Instant::now();
-        loop {
-            if stop.is_stopped() {
-                return;
-            }
-            if last_statistics.elapsed() >= STATISTICS_INTERVAL {
-                last_statistics = std::time::Instant::now();
-                match crate::statistics::refresh(&db, projector.tables()).await {
-                    Ok(t) if !t.is_empty() => {
-                        tracing::debug!(projector = name, tables = ?t, "analyzed")
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(projector = name, error = %e, "could not analyze"),
-                }
-            }
-            // Rebuild requests are rare: look for one at most once a second,
-            // not on every batch (it was a fifth of the statements per event).
-            let requested = if last_request_check
-                .is_none_or(|t: std::time::Instant| t.elapsed() >= REQUEST_CHECK_INTERVAL)
-            {
-                last_request_check = Some(std::time::Instant::now());
-                crate::shadow::is_requested(&db, name).await
-            } else {
-                Ok(false)
-            };
-            match requested {
-                Ok(true) => {
-                    tracing::info!(projector = name, "rebuilding on request");
-                    let started = std::time::Instant::now();
-                    match crate::shadow::rebuild(&db, projector.as_ref(), clock.as_ref(), |_| {})
-                        .await
-                    {
-                        Ok((p, n)) => {
-                            position = p;
-                            consistency.publish(name, position);
-                            tracing::info!(
-                                projector = name,
-                                events = n,
-                                seconds = started.elapsed().as_secs_f64(),
-                                "rebuilt"
-                            );
-                        }
-                        Err(e) => {
-                            tracing::error!(projector = name, error = ?e, "rebuild failed; retrying");
-                            if stop.sleep_or_stop(Duration::from_secs(1)).await {
-                                return;
-                            }
-                            continue 'leadership;
-                        }
-                    }
-                    continue;
-                }
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::warn!(projector = name, error = %e, "could not check for rebuild requests")
-                }
-            }
-            match apply_batch(
-                &db,
-                projector.as_ref(),
-                position,
-                config.batch_size,
-                clock.now(),
-            )
-            .await
-            {
-                Ok(Some((last, n))) => {
-                    position = last;
-                    consistency.publish(name, position);
-                    metrics::counter!("projector_events_total", "projector" => name)
-                        .increment(n as u64);
-                    metrics::gauge!("projector_position", "projector" => name)
-                        .set(position.position as f64);
-                }
-                Ok(None) => {
-                    wake.borrow_and_update();
-                    tokio::select! {
-                        _ = stop.stopped() => return,
-                        _ = wake.changed() => {}
-                        _ = tokio::time::sleep(config.poll_interval) => {}
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(projector = name, error = ?e, "projector batch failed; retrying");
-                    if stop.sleep_or_stop(Duration::from_secs(1)).await {
-                        return;
-                    }
-                    // The lock's connection may be gone with the database: start over.
-                    continue 'leadership;
-                }
-            }
-        }
-    }
+    crate::group::run(store, vec![projector], consistency, clock, config, stop).await;
 }

@@ -47,6 +47,25 @@ pub async fn is_requested(db: &Db, projector: &str) -> anyhow::Result<bool> {
         .is_some())
 }
 
+/// The projectors a rebuild is asked of, in one statement.
+pub async fn requested(db: &Db) -> anyhow::Result<std::collections::HashSet<String>> {
+    #[derive(sqlx::FromRow)]
+    struct Name {
+        name: String,
+    }
+    let prefix = request_name("");
+    let rows: Vec<Name> = db
+        .fetch_all(
+            "SELECT name FROM checkpoints WHERE name LIKE $1",
+            tgcrm_store::args![format!("{prefix}%")],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| r.name.strip_prefix(&prefix).map(str::to_owned))
+        .collect())
+}
+
 fn schema_of(projector: &dyn Projector) -> String {
     format!("shadow_{}", projector.name())
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tgcrm_domain::Clock;
 use tgcrm_projections::lock;
+use tgcrm_store::notify::HeldBack;
 use tgcrm_store::reader::{head, read_after, read_reaching};
 use tgcrm_store::shutdown::Stop;
 use tgcrm_store::{EventStore, Position, checkpoints};
@@ -68,6 +69,7 @@ pub async fn run(
     let mut wake = store.subscribe();
     let filter = reactor.filter();
     let mut backoff = config.min_backoff;
+    let mut held_back = HeldBack::default();
     'leadership: loop {
         let _lock = loop {
             match lock::try_acquire(&db, &name).await {
@@ -102,6 +104,8 @@ pub async fn run(
             // its checkpoint past a tail of events it does not read, and would
             // look behind for ever: a filtered read also says how far the log
             // reached in the same snapshot, which is safe to pass.
+            // Before the read: a write that commits after it wakes the wait below.
+            let appended = *wake.borrow_and_update();
             let read = if filter.is_filtered() {
                 read_reaching(&db, position, config.batch_size, &filter)
                     .await
@@ -131,14 +135,15 @@ pub async fn run(
                         }
                     }
                 }
-                wake.borrow_and_update();
+                let pause = held_back.pause(appended.is_ahead_of(position), config.poll_interval);
                 tokio::select! {
                     _ = stop.stopped() => return,
                     _ = wake.changed() => {}
-                    _ = tokio::time::sleep(config.poll_interval) => {}
+                    _ = tokio::time::sleep(pause) => {}
                 }
                 continue;
             }
+            held_back.reset();
             for event in &events {
                 loop {
                     match reactor.react(event).await {

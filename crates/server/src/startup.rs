@@ -90,16 +90,15 @@ impl Application {
             store.db().clone(),
             stopped.clone(),
         )));
-        for projector in tgcrm_projections::all() {
-            tasks.push(tokio::spawn(runner::run(
-                store.clone(),
-                projector,
-                consistency.clone(),
-                clock.clone(),
-                runner_config,
-                stopped.clone(),
-            )));
-        }
+        // One group: one read and one transaction per batch for them all.
+        tasks.push(tokio::spawn(tgcrm_projections::group::run(
+            store.clone(),
+            tgcrm_projections::all(),
+            consistency.clone(),
+            clock.clone(),
+            runner_config,
+            stopped.clone(),
+        )));
         tasks.extend(tgcrm_webhooks::start(
             &store,
             &consistency,

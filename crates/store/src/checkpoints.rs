@@ -38,6 +38,34 @@ const UPSERT: &str = "INSERT INTO checkpoints (name, version, transaction_id, po
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO UPDATE SET version = excluded.version, \
      transaction_id = excluded.transaction_id, position = excluded.position, updated_at = excluded.updated_at";
 
+/// Move several checkpoints (`(name, version)`) to the same `position` in one
+/// statement: the projectors a group runs together.
+pub async fn save_many_in(
+    tx: &mut Tx,
+    checkpoints: &[(&str, i64)],
+    position: Position,
+    now: DateTime<Utc>,
+) -> Result<(), SqlError> {
+    if checkpoints.is_empty() {
+        return Ok(());
+    }
+    // $1..$3 are shared; each row adds its name and version.
+    let mut args = args![position.transaction_id, position.position, now];
+    let mut rows = Vec::with_capacity(checkpoints.len());
+    for (name, version) in checkpoints {
+        args.push((*name).into());
+        args.push((*version).into());
+        rows.push(format!(
+            "(${}, ${}, $1, $2, $3)",
+            args.len() - 1,
+            args.len()
+        ));
+    }
+    let sql = UPSERT.replacen("($1, $2, $3, $4, $5)", &rows.join(", "), 1);
+    tx.execute(&sql, args).await?;
+    Ok(())
+}
+
 pub async fn load(db: &Db, name: &str) -> Result<Option<Checkpoint>, SqlError> {
     Ok(db
         .fetch_optional::<Row>(SELECT, args![name])

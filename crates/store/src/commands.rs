@@ -176,7 +176,7 @@ pub async fn execute_with<A: Decider>(
         };
         match append_with(db, &write, &new_events, side_writes).await {
             Ok(positions) => {
-                store.notify_appended();
+                store.notify_appended_at(positions.last().copied());
                 return Ok(CommandOutcome {
                     state,
                     version,

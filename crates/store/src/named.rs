@@ -229,7 +229,7 @@ pub async fn execute_named<A: Named>(
         .await;
         match result {
             Ok(position) => {
-                store.notify_appended();
+                store.notify_appended_at(position);
                 // The last position of the transaction: waiting for it covers
                 // the resource and its claims.
                 return Ok(CommandOutcome {

@@ -9,11 +9,66 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::db::Db;
+use crate::position::Position;
+
+/// What a subscriber is told when the log may have grown: the newest
+/// position this process has appended. A reader that has not passed it, yet
+/// found nothing new, was held back (on Postgres an older transaction is
+/// still open; see `reader`), and should look again soon rather than sleep
+/// until the next write or poll: nothing else wakes it when that
+/// transaction ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Appended {
+    pub newest: Position,
+}
+
+impl Appended {
+    /// Whether a reader at `position` has not passed every write known here.
+    pub fn is_ahead_of(&self, position: Position) -> bool {
+        self.newest > position
+    }
+}
+
+/// How soon a held-back reader looks again: twice as late each time it is
+/// still held back, up to `max` (its poll interval), so a long transaction
+/// elsewhere on the cluster costs a few reads, not hundreds a second.
+#[derive(Debug, Clone, Copy)]
+pub struct HeldBack {
+    next: Duration,
+}
+
+impl Default for HeldBack {
+    fn default() -> Self {
+        Self::FIRST
+    }
+}
+
+impl HeldBack {
+    const FIRST: Self = Self {
+        next: Duration::from_millis(2),
+    };
+
+    /// The pause before the next read, given what the last read found.
+    pub fn pause(&mut self, held_back: bool, max: Duration) -> Duration {
+        if !held_back {
+            *self = Self::FIRST;
+            return max;
+        }
+        let pause = self.next.min(max);
+        self.next = (self.next * 2).min(max);
+        pause
+    }
+
+    /// The reader moved: the next hold-up starts from the shortest pause.
+    pub fn reset(&mut self) {
+        *self = Self::FIRST;
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct EventStore {
     db: Db,
-    wake: Arc<watch::Sender<u64>>,
+    wake: Arc<watch::Sender<Appended>>,
     stripes: Arc<Vec<tokio::sync::Mutex<()>>>,
 }
 
@@ -24,7 +79,7 @@ const STRIPES: usize = 256;
 
 impl EventStore {
     pub fn new(db: Db) -> Self {
-        let (tx, _rx) = watch::channel(0);
+        let (tx, _rx) = watch::channel(Appended::default());
         Self {
             db,
             wake: Arc::new(tx),
@@ -49,11 +104,21 @@ impl EventStore {
 
     /// Tell local readers that the log has grown.
     pub fn notify_appended(&self) {
-        self.wake.send_modify(|n| *n = n.wrapping_add(1));
+        self.wake.send_modify(|_| {});
+    }
+
+    /// Tell local readers that the log has grown up to `position` (the last
+    /// event of a write that has committed).
+    pub fn notify_appended_at(&self, position: Option<Position>) {
+        self.wake.send_modify(|a| {
+            if let Some(p) = position {
+                a.newest = a.newest.max(p);
+            }
+        });
     }
 
     /// A receiver that changes whenever the log may have grown.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
+    pub fn subscribe(&self) -> watch::Receiver<Appended> {
         self.wake.subscribe()
     }
 
@@ -88,7 +153,8 @@ impl EventStore {
                     tokio::select! {
                         _ = stop.stopped() => return,
                         n = listener.recv() => match n {
-                            Ok(_) => wake.send_modify(|n| *n = n.wrapping_add(1)),
+                            // Another process's write: its position is not told.
+                            Ok(_) => wake.send_modify(|_| {}),
                             Err(e) => {
                                 tracing::warn!(error = %e, "event listener lost its connection");
                                 break;
@@ -98,5 +164,36 @@ impl EventStore {
                 }
             }
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_held_back_reader_looks_again_soon_then_less_and_less_often() {
+        let max = Duration::from_millis(500);
+        let mut h = HeldBack::default();
+        let pauses: Vec<u128> = (0..10).map(|_| h.pause(true, max).as_millis()).collect();
+        assert_eq!(pauses, [2, 4, 8, 16, 32, 64, 128, 256, 500, 500]);
+        // Nothing known to be waiting: the poll interval, and the next
+        // hold-up starts short again.
+        assert_eq!(h.pause(false, max), max);
+        assert_eq!(h.pause(true, max), Duration::from_millis(2));
+        h.pause(true, max);
+        h.reset();
+        assert_eq!(h.pause(true, max), Duration::from_millis(2));
+    }
+
+    #[test]
+    fn only_a_write_past_the_reader_counts_as_waiting() {
+        let a = Appended {
+            newest: Position::new(7, 40),
+        };
+        assert!(a.is_ahead_of(Position::new(7, 39)));
+        assert!(!a.is_ahead_of(Position::new(7, 40)));
+        assert!(!a.is_ahead_of(Position::new(8, 1)));
+        assert!(!Appended::default().is_ahead_of(Position::START));
     }
 }

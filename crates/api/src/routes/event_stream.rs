@@ -39,7 +39,7 @@ struct Cursor {
     store: EventStore,
     filter: EventFilter,
     position: Position,
-    wake: tokio::sync::watch::Receiver<u64>,
+    wake: tokio::sync::watch::Receiver<tgcrm_store::notify::Appended>,
     pending: std::collections::VecDeque<Bytes>,
     idle_since: tokio::time::Instant,
     shutdown: tgcrm_store::shutdown::Stop,
@@ -60,6 +60,8 @@ async fn next_chunk(mut c: Cursor) -> Option<(Result<Bytes, actix_web::Error>, C
         if let Some(b) = c.pending.pop_front() {
             return Some((Ok(b), c));
         }
+        // Before the read: a write that commits after it wakes the wait below.
+        c.wake.borrow_and_update();
         match read_after(c.store.db(), c.position, 100, &c.filter).await {
             Ok(events) if !events.is_empty() => {
                 c.idle_since = tokio::time::Instant::now();
@@ -69,7 +71,6 @@ async fn next_chunk(mut c: Cursor) -> Option<(Result<Bytes, actix_web::Error>, C
                 }
             }
             Ok(_) => {
-                c.wake.borrow_and_update();
                 tokio::select! {
                     _ = c.shutdown.stopped() => return None,
                     _ = c.wake.changed() => {}

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::Duration;
+use std::sync::Arc;
 use tgcrm_domain::agent::{Agent, AgentCommand, AgentName, Profile};
 use tgcrm_domain::sla::{Calendar, Metric, SlaTargets};
 use tgcrm_domain::ticket::{
@@ -13,9 +14,13 @@ use tgcrm_domain::ticket::{
 };
 use tgcrm_domain::values::{FieldKey, Fields, MessageText, Priority, Status};
 use tgcrm_domain::{AgentId, SlaPolicyId, TeamId};
-use tgcrm_projections::Projector;
+
+use tgcrm_projections::runner::RunnerConfig;
+use tgcrm_projections::{Consistency, Projector};
 use tgcrm_store::reader::{EventFilter, read_after};
+use tgcrm_store::shutdown::stop_signal;
 use tgcrm_store::{Db, Position, StoredEvent};
+use tgcrm_store::{SystemClock, checkpoints};
 use tgcrm_testkit::both_backends;
 use tgcrm_testkit::fixtures::{
     add_message, ctx, customer_says, dump_table, staff_says, tags, wait_until_readable,
@@ -300,6 +305,46 @@ both_backends!(
                 tables(&db, p.as_ref()).await,
                 built[p.name()],
                 "{} rebuilt by crm replay",
+                p.name()
+            );
+        }
+
+        // The server's group, its members at different positions: half of
+        // them at the head, the others with no checkpoint (they start over),
+        // all from one read per batch, build the same tables again.
+        for p in all.iter().skip(1).step_by(2) {
+            checkpoints::delete(&db, p.name()).await.unwrap();
+        }
+        let names: Vec<&'static str> = all.iter().map(|p| p.name()).collect();
+        let consistency = Consistency::default();
+        let (stop, stopped) = stop_signal();
+        let group = tokio::spawn(tgcrm_projections::group::run(
+            desk.store.clone(),
+            all.clone(),
+            consistency.clone(),
+            Arc::new(SystemClock),
+            RunnerConfig {
+                batch_size: 7,
+                poll_interval: std::time::Duration::from_millis(50),
+            },
+            stopped,
+        ));
+        consistency
+            .wait_for(
+                &db,
+                &names,
+                events.last().unwrap().position,
+                std::time::Duration::from_secs(60),
+            )
+            .await
+            .expect("every member reaches the head");
+        stop.stop();
+        group.await.unwrap();
+        for p in &all {
+            assert_eq!(
+                tables(&db, p.as_ref()).await,
+                built[p.name()],
+                "{} built by the group",
                 p.name()
             );
         }

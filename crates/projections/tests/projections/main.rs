@@ -7,6 +7,7 @@
 mod batched;
 mod consistency;
 mod conversation;
+mod group;
 mod ordering;
 mod replay;
 mod statistics;
