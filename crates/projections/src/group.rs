@@ -69,12 +69,21 @@ pub async fn run(
         stop: stop.clone(),
         joined,
     };
+    // Beside the group, not in its loop: analyzing a large table takes
+    // hundreds of milliseconds, which every member would wait for.
+    tokio::spawn(refresh_statistics(
+        db.clone(),
+        projectors
+            .iter()
+            .flat_map(|p| p.tables().iter().copied())
+            .collect(),
+        stop.clone(),
+    ));
     for p in projectors {
         joiner.spawn(p, Duration::ZERO);
     }
     let mut members: Vec<Member> = Vec::new();
     let mut last_request_check: Option<Instant> = None;
-    let mut last_statistics = Instant::now();
     let mut held_back = HeldBack::default();
     loop {
         if stop.is_stopped() {
@@ -82,10 +91,6 @@ pub async fn run(
         }
         while let Ok(m) = joins.try_recv() {
             admit(&consistency, &mut members, m);
-        }
-        if last_statistics.elapsed() >= STATISTICS_INTERVAL {
-            last_statistics = Instant::now();
-            refresh_statistics(&db, &members).await;
         }
         // Rebuild requests are rare: look for them at most once a second,
         // in one statement for the whole group.
@@ -144,15 +149,18 @@ fn take(members: &mut Vec<Member>, which: impl Fn(&Member) -> bool) -> Vec<Membe
     out
 }
 
-async fn refresh_statistics(db: &Db, members: &[Member]) {
-    let tables: Vec<&str> = members
-        .iter()
-        .flat_map(|m| m.projector.tables().iter().copied())
-        .collect();
-    match crate::statistics::refresh(db, &tables).await {
-        Ok(t) if !t.is_empty() => tracing::debug!(tables = ?t, "analyzed"),
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "could not analyze"),
+/// Every [`STATISTICS_INTERVAL`], analyze those of `tables` whose planner
+/// statistics are stale (see [`crate::statistics`]) until `stop`.
+async fn refresh_statistics(db: Db, tables: Vec<&'static str>, stop: Stop) {
+    loop {
+        if stop.sleep_or_stop(STATISTICS_INTERVAL).await {
+            return;
+        }
+        match crate::statistics::refresh(&db, &tables).await {
+            Ok(t) if !t.is_empty() => tracing::debug!(tables = ?t, "analyzed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not analyze"),
+        }
     }
 }
 
