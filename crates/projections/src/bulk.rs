@@ -17,28 +17,41 @@ use tgcrm_store::{AnyRow, Arg, Backend, SqlError, Tx};
 /// Statement texts already made, by their parts: a 256-row `INSERT` has
 /// thousands of `$N`, and formatting them for every chunk of every batch
 /// was a twentieth of a replay's time.
-type Texts = HashMap<(String, String, usize, usize), Arc<str>>;
+type Texts = HashMap<(Backend, String, String, usize, usize), Arc<str>>;
 static TEXTS: LazyLock<Mutex<Texts>> = LazyLock::new(Mutex::default);
 
 /// The statement made of `head`, `tail` and `rows` rows of `width` values,
 /// by `make`, made once (`width` is 0 for [`fetch_in`]'s, `usize::MAX` for
 /// [`delete_in`]'s, whose parts are different strings).
 fn text(
+    backend: Backend,
     head: &str,
     tail: &str,
     rows: usize,
     width: usize,
     make: impl FnOnce() -> String,
 ) -> Arc<str> {
-    let key = (head.to_owned(), tail.to_owned(), rows, width);
+    let key = (backend, head.to_owned(), tail.to_owned(), rows, width);
     let mut texts = TEXTS.lock().unwrap_or_else(|e| e.into_inner());
     texts.entry(key).or_insert_with(|| make().into()).clone()
 }
 
+/// `count` bind parameters numbered from `first`, for a statement whose
+/// parameters all come in order. On SQLite they are anonymous (`?`): sqlx
+/// binds a named parameter (`$N`) by asking SQLite for each one's name, which
+/// SQLite finds by walking the statement's list of names, so binding a
+/// statement cost the square of its parameters (a fifth of an audit-chain
+/// replay with 1,000-parameter inserts, by `perf`). An anonymous one is
+/// bound by its place.
+fn params(backend: Backend, first: usize, count: usize) -> String {
+    match backend {
+        Backend::Postgres => placeholders(first, count),
+        Backend::Sqlite => vec!["?"; count].join(", "),
+    }
+}
+
 /// The most bind parameters one statement carries (SQLite allows 32,766,
-/// Postgres 65,535). Kept far lower on SQLite, where binding looks each
-/// `$N` up by name in the statement's parameter list: a 5,000-parameter
-/// statement spent half its time there.
+/// Postgres 65,535).
 fn max_params(backend: Backend) -> usize {
     match backend {
         Backend::Postgres => 16_000,
@@ -64,11 +77,12 @@ pub async fn insert(
     debug_assert!(rows.iter().all(|r| r.len() == width));
     let mut rows = rows.into_iter();
     let mut affected = 0;
-    let per_statement = (max_params(tx.backend()) / width.max(1)).min(MAX_ROWS);
+    let backend = tx.backend();
+    let per_statement = (max_params(backend) / width.max(1)).min(MAX_ROWS);
     for n in chunks(rows.len(), per_statement) {
-        let sql = text(head, tail, n, width, || {
+        let sql = text(backend, head, tail, n, width, || {
             let groups: Vec<String> = (0..n)
-                .map(|r| format!("({})", placeholders(r * width + 1, width)))
+                .map(|r| format!("({})", params(backend, r * width + 1, width)))
                 .collect();
             format!("{head} VALUES {} {tail}", groups.join(", "))
         });
@@ -89,11 +103,12 @@ pub async fn fetch_in<T: AnyRow>(
 ) -> Result<Vec<T>, SqlError> {
     let mut out = Vec::new();
     let mut rest = keys;
-    for n in chunks(keys.len(), max_params(tx.backend()).min(MAX_ROWS * 4)) {
+    let backend = tx.backend();
+    for n in chunks(keys.len(), max_params(backend).min(MAX_ROWS * 4)) {
         let (now, later) = rest.split_at(n);
         rest = later;
-        let sql = text(select, tail, n, 0, || {
-            format!("{select} IN ({}) {tail}", placeholders(1, n))
+        let sql = text(backend, select, tail, n, 0, || {
+            format!("{select} IN ({}) {tail}", params(backend, 1, n))
         });
         let args: Vec<Arg> = now.iter().cloned().map(Arg::from).collect();
         out.extend(tx.fetch_all::<T>(&sql, args).await?);
@@ -110,13 +125,14 @@ pub async fn delete_in(
 ) -> Result<u64, SqlError> {
     let mut affected = 0;
     let mut rest = keys;
-    for n in chunks(keys.len(), max_params(tx.backend()).min(MAX_ROWS * 4)) {
+    let backend = tx.backend();
+    for n in chunks(keys.len(), max_params(backend).min(MAX_ROWS * 4)) {
         let (now, later) = rest.split_at(n);
         rest = later;
-        let sql = text(table, column, n, usize::MAX, || {
+        let sql = text(backend, table, column, n, usize::MAX, || {
             format!(
                 "DELETE FROM {table} WHERE {column} IN ({})",
-                placeholders(1, n)
+                params(backend, 1, n)
             )
         });
         let args: Vec<Arg> = now.iter().cloned().map(Arg::from).collect();

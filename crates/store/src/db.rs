@@ -19,7 +19,7 @@ use crate::leader::LockSession;
 
 pub use sqlx::Error as SqlError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Backend {
     Postgres,
     Sqlite,

@@ -127,7 +127,7 @@ impl Projector for AuditChainProjector {
             };
             let index = head.0 + 1;
             let prev_hash = std::mem::take(&mut head.1);
-            let hash = event_hash(&prev_hash, event);
+            let hash = event_hash(&prev_hash, event)?;
             rows.push(args![
                 event.workspace_id.as_str(),
                 index,

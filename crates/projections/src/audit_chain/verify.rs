@@ -82,7 +82,7 @@ pub async fn verify(db: &Db, mut progress: impl FnMut(u64)) -> anyhow::Result<Ve
                     )),
                 ));
             }
-            let expected = event_hash(&prev, e);
+            let expected = event_hash(&prev, e)?;
             if link.hash != expected {
                 return Ok(report(checked, pending, Some(broken("event content does not match its hash: it was altered after it was written".into()))));
             }

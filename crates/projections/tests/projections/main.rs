@@ -4,6 +4,7 @@
 //! waits, and (Postgres) the ordered reader under late-committing writers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod audit_hash;
 mod batched;
 mod consistency;
 mod conversation;
