@@ -123,6 +123,11 @@ pub async fn run(
         }
         if !outcome.moved.is_empty() {
             held_back.reset();
+        }
+        // A short read saw everything there was: wait for the next write
+        // rather than read again to find nothing (a write since the read
+        // began has already signalled the wake-up).
+        if outcome.full {
             continue;
         }
         let behind = members.iter().any(|m| appended.is_ahead_of(m.position));
@@ -315,6 +320,8 @@ fn for_member(events: &[StoredEvent], after: Position, reads: &[&str]) -> Vec<St
 struct Outcome {
     moved: HashSet<&'static str>,
     failed: HashSet<&'static str>,
+    /// The read came back with a whole batch: there may be more.
+    full: bool,
 }
 
 /// One batch for the whole group.
@@ -357,7 +364,10 @@ async fn step(
             (i, for_member(&events, m.position, m.projector.reads()))
         })
         .collect();
-    let mut outcome = Outcome::default();
+    let mut outcome = Outcome {
+        full: events.len() as i64 >= batch_size,
+        ..Outcome::default()
+    };
     let mut moved = Vec::new();
     match apply_together(db, members, &batches, reached, now).await {
         Ok(()) => moved.extend(batches.iter().map(|(i, b)| (*i, b.len()))),

@@ -126,24 +126,13 @@ pub async fn run(
                     continue 'leadership;
                 }
             };
-            if events.is_empty() {
-                if let Some(h) = horizon.filter(|h| *h > position) {
-                    match checkpoints::save(&db, &name, VERSION, h, clock.now()).await {
-                        Ok(()) => position = h,
-                        Err(e) => {
-                            tracing::warn!(reactor = %name, error = %e, "saving the checkpoint failed")
-                        }
-                    }
-                }
-                let pause = held_back.pause(appended.is_ahead_of(position), config.poll_interval);
-                tokio::select! {
-                    _ = stop.stopped() => return,
-                    _ = wake.changed() => {}
-                    _ = tokio::time::sleep(pause) => {}
-                }
-                continue;
+            // A short read saw everything there was: after handling it, wait
+            // for the next write rather than read again to find nothing (a
+            // write since the read began has already signalled the wake-up).
+            let short = (events.len() as i64) < config.batch_size;
+            if !events.is_empty() {
+                held_back.reset();
             }
-            held_back.reset();
             for event in &events {
                 loop {
                     match reactor.react(event).await {
@@ -170,6 +159,23 @@ pub async fn run(
                     tracing::warn!(reactor = %name, error = %e, "saving the checkpoint failed; the event may be handled again");
                     continue 'leadership;
                 }
+            }
+            if !short {
+                continue;
+            }
+            if let Some(h) = horizon.filter(|h| *h > position) {
+                match checkpoints::save(&db, &name, VERSION, h, clock.now()).await {
+                    Ok(()) => position = h,
+                    Err(e) => {
+                        tracing::warn!(reactor = %name, error = %e, "saving the checkpoint failed")
+                    }
+                }
+            }
+            let pause = held_back.pause(appended.is_ahead_of(position), config.poll_interval);
+            tokio::select! {
+                _ = stop.stopped() => return,
+                _ = wake.changed() => {}
+                _ = tokio::time::sleep(pause) => {}
             }
         }
     }
