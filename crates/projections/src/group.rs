@@ -20,6 +20,7 @@
 //! only itself: it leaves the group, lets go of its lock and joins again a
 //! second later, as a lone runner did.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -304,14 +305,22 @@ pub(crate) fn shared_filter<'a>(
     filter
 }
 
-/// The events of `events` a member at `after` that reads `reads` applies.
-fn for_member(events: &[StoredEvent], after: Position, reads: &[&str]) -> Vec<StoredEvent> {
-    events
-        .iter()
-        .filter(|e| e.position > after)
-        .filter(|e| reads.is_empty() || reads.contains(&e.aggregate_type.as_str()))
-        .cloned()
-        .collect()
+/// The events of `events` a member at `after` that reads `reads` applies:
+/// the batch itself when that is all of it (the usual case: members stand
+/// together and most read tickets), otherwise a copy of its share.
+fn for_member<'e>(
+    events: &'e [StoredEvent],
+    after: Position,
+    reads: &[&str],
+) -> Cow<'e, [StoredEvent]> {
+    let wanted = |e: &StoredEvent| {
+        e.position > after && (reads.is_empty() || reads.contains(&e.aggregate_type.as_str()))
+    };
+    if events.iter().all(wanted) {
+        Cow::Borrowed(events)
+    } else {
+        Cow::Owned(events.iter().filter(|e| wanted(e)).cloned().collect())
+    }
 }
 
 /// What one batch did: which members moved, which failed (and must leave
@@ -357,7 +366,7 @@ async fn step(
     };
     // Everything a member reads up to `reached` is in `events`: it may move
     // there (a member already past it stays where it is).
-    let batches: Vec<(usize, Vec<StoredEvent>)> = (0..members.len())
+    let batches: Vec<(usize, Cow<'_, [StoredEvent]>)> = (0..members.len())
         .filter(|&i| members[i].position < reached)
         .map(|i| {
             let m = &members[i];
@@ -400,7 +409,7 @@ async fn step(
 async fn apply_together(
     db: &Db,
     members: &[Member],
-    batches: &[(usize, Vec<StoredEvent>)],
+    batches: &[(usize, Cow<'_, [StoredEvent]>)],
     reached: Position,
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<()> {
