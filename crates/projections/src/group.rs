@@ -29,14 +29,14 @@ use tokio::sync::mpsc;
 
 use tgcrm_domain::Clock;
 use tgcrm_store::notify::HeldBack;
-use tgcrm_store::reader::{EventFilter, read_after, read_reaching};
+use tgcrm_store::reader::{EventFilter, read_batch};
 use tgcrm_store::shutdown::Stop;
 use tgcrm_store::{Db, EventStore, Position, StoredEvent, checkpoints};
 
 use crate::consistency::Consistency;
 use crate::lock::{self, LeaderLock};
 use crate::projector::Projector;
-use crate::runner::{RunnerConfig, prepare};
+use crate::runner::{RunnerConfig, commit_batch, prepare};
 
 /// How often the group looks for rebuild requests.
 const REQUEST_CHECK_INTERVAL: Duration = Duration::from_secs(1);
@@ -171,6 +171,7 @@ async fn refresh_statistics(db: Db, tables: Vec<&'static str>, stop: Stop) {
 }
 
 /// Brings projectors into the group: takes the lock, prepares the tables.
+#[derive(Clone)]
 struct Joiner {
     db: Db,
     clock: Arc<dyn Clock>,
@@ -181,31 +182,27 @@ struct Joiner {
 impl Joiner {
     /// Lead `projector` (after `delay`) and hand it to the group.
     fn spawn(&self, projector: Arc<dyn Projector>, delay: Duration) {
-        let (db, clock, stop, joined) = self.parts();
+        let j = self.clone();
         tokio::spawn(async move {
-            if stop.sleep_or_stop(delay).await {
+            if j.stop.sleep_or_stop(delay).await {
                 return;
             }
-            if let Some(m) = lead(&db, projector, clock.as_ref(), &stop).await {
-                let _ = joined.send(m);
+            if let Some(m) = lead(&j.db, projector, j.clock.as_ref(), &j.stop).await {
+                let _ = j.joined.send(m);
             }
         });
     }
 
     /// Rebuild the member's tables (it keeps its lock) and hand it back.
     fn rebuild(&self, mut m: Member, consistency: Consistency) {
-        let (db, clock, stop, joined) = self.parts();
-        let again = Self {
-            db: db.clone(),
-            clock: clock.clone(),
-            stop: stop.clone(),
-            joined: joined.clone(),
-        };
+        let j = self.clone();
         tokio::spawn(async move {
             let name = m.projector.name();
             tracing::info!(projector = name, "rebuilding on request");
             let started = Instant::now();
-            match crate::shadow::rebuild(&db, m.projector.as_ref(), clock.as_ref(), |_| {}).await {
+            match crate::shadow::rebuild(&j.db, m.projector.as_ref(), j.clock.as_ref(), |_| {})
+                .await
+            {
                 Ok((p, n)) => {
                     m.position = p;
                     consistency.publish(name, p);
@@ -215,25 +212,16 @@ impl Joiner {
                         seconds = started.elapsed().as_secs_f64(),
                         "rebuilt"
                     );
-                    let _ = joined.send(m);
+                    let _ = j.joined.send(m);
                 }
                 Err(e) => {
                     tracing::error!(projector = name, error = ?e, "rebuild failed; retrying");
                     let projector = m.projector.clone();
                     drop(m);
-                    again.spawn(projector, REJOIN_AFTER);
+                    j.spawn(projector, REJOIN_AFTER);
                 }
             }
         });
-    }
-
-    fn parts(&self) -> (Db, Arc<dyn Clock>, Stop, mpsc::UnboundedSender<Member>) {
-        (
-            self.db.clone(),
-            self.clock.clone(),
-            self.stop.clone(),
-            self.joined.clone(),
-        )
     }
 }
 
@@ -344,17 +332,7 @@ async fn step(
         return Outcome::default();
     };
     let filter = shared_filter(members.iter().map(|m| m.projector.as_ref()));
-    let read = if filter.is_filtered() {
-        read_reaching(db, from, batch_size, &filter).await
-    } else {
-        read_after(db, from, batch_size, &filter)
-            .await
-            .map(|events| {
-                let reached = events.last().map_or(from, |e| e.position);
-                (events, reached)
-            })
-    };
-    let (events, reached) = match read {
+    let (events, reached) = match read_batch(db, from, batch_size, &filter).await {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(error = %e, "reading the log failed");
@@ -384,7 +362,7 @@ async fn step(
             tracing::warn!(error = ?e, "applying a batch to the projectors together failed; applying it to each alone");
             for (i, batch) in &batches {
                 let p = members[*i].projector.as_ref();
-                match apply_alone(db, p, batch, reached, now).await {
+                match commit_batch(db, p, batch, reached, now).await {
                     Ok(()) => moved.push((*i, batch.len())),
                     Err(e) => {
                         tracing::error!(projector = p.name(), error = ?e, "projector batch failed; retrying");
@@ -425,23 +403,6 @@ async fn apply_together(
         saved.push((p.name(), p.version()));
     }
     checkpoints::save_many_in(&mut tx, &saved, reached, now).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// One member's batch and checkpoint in a transaction of its own.
-async fn apply_alone(
-    db: &Db,
-    projector: &dyn Projector,
-    batch: &[StoredEvent],
-    reached: Position,
-    now: chrono::DateTime<chrono::Utc>,
-) -> anyhow::Result<()> {
-    let mut tx = db.begin().await?;
-    if !batch.is_empty() {
-        projector.apply_batch(&mut tx, batch).await?;
-    }
-    checkpoints::save_in(&mut tx, projector.name(), projector.version(), reached, now).await?;
     tx.commit().await?;
     Ok(())
 }

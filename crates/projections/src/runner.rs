@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tgcrm_domain::Clock;
 use tgcrm_store::checkpoints;
-use tgcrm_store::reader::{EventFilter, read_after, read_reaching};
+use tgcrm_store::reader::{EventFilter, read_batch};
 use tgcrm_store::shutdown::Stop;
 use tgcrm_store::{Db, EventStore, Position, StoredEvent};
 
@@ -115,14 +115,7 @@ pub async fn next_batch(
     from: Position,
     batch_size: i64,
 ) -> anyhow::Result<Option<(Vec<StoredEvent>, Position)>> {
-    let filter = filter_of(projector);
-    let (events, reached) = if filter.is_filtered() {
-        read_reaching(db, from, batch_size, &filter).await?
-    } else {
-        let events = read_after(db, from, batch_size, &filter).await?;
-        let reached = events.last().map_or(from, |e| e.position);
-        (events, reached)
-    };
+    let (events, reached) = read_batch(db, from, batch_size, &filter_of(projector)).await?;
     Ok((reached > from).then_some((events, reached)))
 }
 
@@ -137,14 +130,27 @@ pub async fn apply_batch(
     let Some((events, last)) = next_batch(db, projector, from, batch_size).await? else {
         return Ok(None);
     };
+    commit_batch(db, projector, &events, last, now).await?;
+    // Lag gauges are sampled from the checkpoints (server `backlog_metrics`).
+    Ok(Some((last, events.len())))
+}
+
+/// Apply `events` and move the checkpoint to `last`, in a transaction of
+/// the projector's own.
+pub(crate) async fn commit_batch(
+    db: &Db,
+    projector: &dyn Projector,
+    events: &[StoredEvent],
+    last: Position,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
     if !events.is_empty() {
-        projector.apply_batch(&mut tx, &events).await?;
+        projector.apply_batch(&mut tx, events).await?;
     }
     checkpoints::save_in(&mut tx, projector.name(), projector.version(), last, now).await?;
     tx.commit().await?;
-    // Lag gauges are sampled from the checkpoints (server `backlog_metrics`).
-    Ok(Some((last, events.len())))
+    Ok(())
 }
 
 /// Run one projector until `stop`: a group of one (see [`crate::group`]).

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tgcrm_domain::Clock;
 use tgcrm_projections::lock;
 use tgcrm_store::notify::HeldBack;
-use tgcrm_store::reader::{head, read_after, read_reaching};
+use tgcrm_store::reader::{head, read_batch};
 use tgcrm_store::shutdown::Stop;
 use tgcrm_store::{EventStore, Position, checkpoints};
 
@@ -106,26 +106,18 @@ pub async fn run(
             // reached in the same snapshot, which is safe to pass.
             // Before the read: a write that commits after it wakes the wait below.
             let appended = *wake.borrow_and_update();
-            let read = if filter.is_filtered() {
-                read_reaching(&db, position, config.batch_size, &filter)
-                    .await
-                    .map(|(events, reached)| (events, Some(reached)))
-            } else {
-                read_after(&db, position, config.batch_size, &filter)
-                    .await
-                    .map(|events| (events, None))
-            };
-            let (events, horizon) = match read {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::warn!(reactor = %name, error = %e, "reading the log failed");
-                    if stop.sleep_or_stop(backoff).await {
-                        return;
+            let (events, horizon) =
+                match read_batch(&db, position, config.batch_size, &filter).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::warn!(reactor = %name, error = %e, "reading the log failed");
+                        if stop.sleep_or_stop(backoff).await {
+                            return;
+                        }
+                        backoff = (backoff * 2).min(config.max_backoff);
+                        continue 'leadership;
                     }
-                    backoff = (backoff * 2).min(config.max_backoff);
-                    continue 'leadership;
-                }
-            };
+                };
             // A short read saw everything there was: after handling it, wait
             // for the next write rather than read again to find nothing (a
             // write since the read began has already signalled the wake-up).
@@ -163,9 +155,9 @@ pub async fn run(
             if !short {
                 continue;
             }
-            if let Some(h) = horizon.filter(|h| *h > position) {
-                match checkpoints::save(&db, &name, VERSION, h, clock.now()).await {
-                    Ok(()) => position = h,
+            if horizon > position {
+                match checkpoints::save(&db, &name, VERSION, horizon, clock.now()).await {
+                    Ok(()) => position = horizon,
                     Err(e) => {
                         tracing::warn!(reactor = %name, error = %e, "saving the checkpoint failed")
                     }

@@ -104,7 +104,7 @@ impl EventStore {
 
     /// Tell local readers that the log has grown.
     pub fn notify_appended(&self) {
-        self.wake.send_modify(|_| {});
+        self.notify_appended_at(None);
     }
 
     /// Tell local readers that the log has grown up to `position` (the last

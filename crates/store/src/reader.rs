@@ -223,6 +223,23 @@ pub async fn read_reaching(
     Ok((events, reached))
 }
 
+/// Up to `limit` events after `after` that `filter` lets through, and the
+/// position a subscriber may move to having handled them: [`read_reaching`]'s
+/// for a filtered read, the last event's (or `after`) otherwise.
+pub async fn read_batch(
+    db: &Db,
+    after: Position,
+    limit: i64,
+    filter: &EventFilter,
+) -> Result<(Vec<StoredEvent>, Position), SqlError> {
+    if filter.is_filtered() {
+        return read_reaching(db, after, limit, filter).await;
+    }
+    let events = read_after(db, after, limit, filter).await?;
+    let reached = events.last().map_or(after, |e| e.position);
+    Ok((events, reached))
+}
+
 /// One aggregate's stream in sequence order (for `GET /v1/tickets/{id}/events`).
 /// Events of transactions still running are not visible yet either way.
 pub async fn read_stream(
