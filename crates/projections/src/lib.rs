@@ -48,3 +48,36 @@ pub fn all() -> Vec<Arc<dyn Projector>> {
         Arc::new(sla::metrics::MetricsProjector),
     ]
 }
+
+/// The projectors split into the groups a server runs side by side (see
+/// [`group`]), each with its own read of the log and its own transaction.
+///
+/// First, what people wait to see after a command (the ticket list, the
+/// conversation, the queues) and the small directories; second, the
+/// derived figures and the audit chain, whose folds take most of a batch's
+/// time. Run in one group, a write reached the ticket list only once the
+/// SLA clocks, the metrics and the chain of its whole batch had been written
+/// too, and those set the tail of the projection lag under load.
+pub fn groups() -> Vec<Vec<Arc<dyn Projector>>> {
+    let heavy = [audit_chain::NAME, sla::deadlines::NAME, sla::metrics::NAME];
+    let (slow, fast): (Vec<_>, Vec<_>) = all().into_iter().partition(|p| heavy.contains(&p.name()));
+    vec![fast, slow]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_projector_runs_in_exactly_one_group_and_the_lists_come_first() {
+        let mut grouped: Vec<_> = groups().iter().flatten().map(|p| p.name()).collect();
+        let first: Vec<_> = groups()[0].iter().map(|p| p.name()).collect();
+        assert!(first.contains(&ticket_list::NAME), "{first:?}");
+        assert!(first.contains(&queue::NAME), "{first:?}");
+        assert!(!first.contains(&sla::metrics::NAME), "{first:?}");
+        let mut every: Vec<_> = all().iter().map(|p| p.name()).collect();
+        grouped.sort_unstable();
+        every.sort_unstable();
+        assert_eq!(grouped, every);
+    }
+}

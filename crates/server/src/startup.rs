@@ -90,15 +90,18 @@ impl Application {
             store.db().clone(),
             stopped.clone(),
         )));
-        // One group: one read and one transaction per batch for them all.
-        tasks.push(tokio::spawn(tgcrm_projections::group::run(
-            store.clone(),
-            tgcrm_projections::all(),
-            consistency.clone(),
-            clock.clone(),
-            runner_config,
-            stopped.clone(),
-        )));
+        // A few groups, each with one read and one transaction per batch
+        // for its projectors; the lists do not wait for the SLA figures.
+        for projectors in tgcrm_projections::groups() {
+            tasks.push(tokio::spawn(tgcrm_projections::group::run(
+                store.clone(),
+                projectors,
+                consistency.clone(),
+                clock.clone(),
+                runner_config,
+                stopped.clone(),
+            )));
+        }
         tasks.extend(tgcrm_webhooks::start(
             &store,
             &consistency,
