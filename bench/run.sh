@@ -194,7 +194,8 @@ for backend in $BENCH_BACKENDS; do
   result "$BENCH" commands --url "http://127.0.0.1:$BENCH_PORT" --label "$backend:peak" \
     --clients "$BENCH_CLIENTS" --seconds "$BENCH_SECONDS" --warmup "$BENCH_WARMUP"
   peak=$(jq -r "select(.kind==\"commands\" and .label==\"$backend:peak\") | .throughput" "$RESULTS" | tail -1)
-  half=$(awk -v p="$peak" 'BEGIN { printf "%.1f", p / 2 }')
+  # BENCH_HALF_RATE fixes the rate instead, to compare two builds at one load.
+  half=${BENCH_HALF_RATE:-$(awk -v p="$peak" 'BEGIN { printf "%.1f", p / 2 }')}
   say "$backend: projection lag at half of peak ($half commands/s)"
   result "$BENCH" commands --url "http://127.0.0.1:$BENCH_PORT" --label "$backend:half" \
     --clients "$BENCH_CLIENTS" --seconds "$BENCH_SECONDS" --warmup "$BENCH_WARMUP" \
