@@ -17,8 +17,13 @@ use tgcrm_store::{Backend, Db, Position, Tx, checkpoints};
 
 use crate::projector::Projector;
 
-/// Events per transaction while rebuilding.
-pub(crate) const BATCH: i64 = 2_000;
+/// Events per transaction while rebuilding. Each batch costs a few
+/// statements per table whatever its size, so fewer, larger batches replay
+/// faster: 1.23M events took 59.5 s in batches of 2,000 and 51.1 s in
+/// batches of 5,000 on Postgres; 10,000 was no faster and held half again
+/// as much memory (`crm replay` peaked at 281 MB with 5,000, 413 MB with
+/// 10,000).
+pub(crate) const BATCH: i64 = 5_000;
 
 pub fn request_name(projector: &str) -> String {
     format!("rebuild-request:{projector}")
