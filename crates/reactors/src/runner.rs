@@ -1,5 +1,6 @@
 //! Running a reactor: become its one runner (advisory lock), resume from its
-//! checkpoint, handle events in log order, and move the checkpoint after each.
+//! checkpoint, handle events in log order, and move the checkpoint after each
+//! batch.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -125,7 +126,13 @@ pub async fn run(
             if !events.is_empty() {
                 held_back.reset();
             }
+            // The checkpoint moves once per batch, not once per event: a
+            // reactor must be idempotent (the same event may come again
+            // after a crash), and one statement per batch is what lets a
+            // busy log's batches cost less per event.
+            let from = position;
             for event in &events {
+                let mut saved_before_retry = false;
                 loop {
                     match reactor.react(event).await {
                         Ok(()) => {
@@ -138,6 +145,13 @@ pub async fn run(
                         }
                         Err(ReactError::Retry(e)) => {
                             tracing::warn!(reactor = %name, position = %event.position, error = ?e, "reaction failed; retrying");
+                            // What is handled stays handled while this one waits.
+                            if !saved_before_retry && position > from {
+                                saved_before_retry =
+                                    checkpoints::save(&db, &name, VERSION, position, clock.now())
+                                        .await
+                                        .is_ok();
+                            }
                             if stop.sleep_or_stop(backoff).await {
                                 return;
                             }
@@ -146,22 +160,19 @@ pub async fn run(
                     }
                 }
                 position = event.position;
-                if let Err(e) = checkpoints::save(&db, &name, VERSION, position, clock.now()).await
-                {
-                    tracing::warn!(reactor = %name, error = %e, "saving the checkpoint failed; the event may be handled again");
-                    continue 'leadership;
-                }
+            }
+            // A short read may also pass the tail of events it does not read.
+            if short && horizon > position {
+                position = horizon;
+            }
+            if position > from
+                && let Err(e) = checkpoints::save(&db, &name, VERSION, position, clock.now()).await
+            {
+                tracing::warn!(reactor = %name, error = %e, "saving the checkpoint failed; the batch may be handled again");
+                continue 'leadership;
             }
             if !short {
                 continue;
-            }
-            if horizon > position {
-                match checkpoints::save(&db, &name, VERSION, horizon, clock.now()).await {
-                    Ok(()) => position = horizon,
-                    Err(e) => {
-                        tracing::warn!(reactor = %name, error = %e, "saving the checkpoint failed")
-                    }
-                }
             }
             let pause = held_back.pause(appended.is_ahead_of(position), config.poll_interval);
             tokio::select! {

@@ -113,3 +113,125 @@ both_backends!(
         );
     }
 );
+
+/// Handles openings, but cannot handle `blocked` until it is let through.
+struct Stuck {
+    blocked: String,
+    let_through: std::sync::atomic::AtomicBool,
+    handled: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl Reactor for Stuck {
+    fn name(&self) -> &'static str {
+        "stuck"
+    }
+
+    fn filter(&self) -> EventFilter {
+        Openings::default().filter()
+    }
+
+    async fn react(&self, event: &StoredEvent) -> Result<(), ReactError> {
+        if event.aggregate_id == self.blocked
+            && !self.let_through.load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(ReactError::Retry(anyhow::anyhow!("not yet")));
+        }
+        self.handled
+            .lock()
+            .unwrap()
+            .push(event.aggregate_id.clone());
+        Ok(())
+    }
+}
+
+both_backends!(
+    while_a_reactor_retries_an_event_what_it_handled_before_stays_handled,
+    |db: Db| async move {
+        // Given three openings read in one batch, the third of which fails for now
+        let store = EventStore::new(db.clone());
+        let clock = ManualClock::new(chrono::Utc::now());
+        let mut opened = Vec::new();
+        for subject in ["one", "two", "three"] {
+            let id = TicketId::new();
+            execute(
+                &store,
+                &clock,
+                &id,
+                &ctx("acme"),
+                TicketCommand::Open(open("acme", id, subject)),
+            )
+            .await
+            .unwrap();
+            opened.push(id.to_string());
+        }
+        tgcrm_testkit::fixtures::wait_until_readable(&db).await;
+        let reactor = Arc::new(Stuck {
+            blocked: opened[2].clone(),
+            let_through: false.into(),
+            handled: Mutex::default(),
+        });
+        let (stop, stopped) = stop_signal();
+        let task = tokio::spawn(run(
+            store.clone(),
+            reactor.clone(),
+            Arc::new(clock.clone()) as Arc<dyn Clock>,
+            ReactorConfig {
+                poll_interval: Duration::from_millis(20),
+                min_backoff: Duration::from_millis(20),
+                max_backoff: Duration::from_millis(40),
+                ..ReactorConfig::default()
+            },
+            stopped,
+        ));
+        // When it retries the third, its checkpoint stands on the second
+        let second = {
+            let events = tgcrm_store::reader::read_after(
+                &db,
+                tgcrm_store::Position::START,
+                100,
+                &Openings::default().filter(),
+            )
+            .await
+            .unwrap();
+            events[1].position
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let at = checkpoints::load(&db, "reactor:stuck")
+                .await
+                .unwrap()
+                .map(|c| c.position);
+            if at == Some(second) {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the checkpoint stayed at {at:?}, short of the second opening {second}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // And once the third goes through, each is handled once, in order
+        reactor
+            .let_through
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let head = newest(&db).await;
+        loop {
+            let at = checkpoints::load(&db, "reactor:stuck")
+                .await
+                .unwrap()
+                .map(|c| c.position);
+            if at == Some(head) {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the checkpoint stayed at {at:?}, short of the head {head}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stop.stop();
+        task.await.unwrap();
+        assert_eq!(*reactor.handled.lock().unwrap(), opened);
+    }
+);

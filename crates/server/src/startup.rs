@@ -92,7 +92,13 @@ impl Application {
         )));
         // A few groups, each with one read and one transaction per batch
         // for its projectors; the lists do not wait for the SLA figures.
-        for projectors in tgcrm_projections::groups() {
+        // The webhook router (a projector too) goes with the SLA figures:
+        // a delivery may wait a few milliseconds more, a list should not.
+        let mut groups = tgcrm_projections::groups();
+        if let Some(last) = groups.last_mut() {
+            last.push(Arc::new(tgcrm_webhooks::WebhookRouter::new()));
+        }
+        for projectors in groups {
             tasks.push(tokio::spawn(tgcrm_projections::group::run(
                 store.clone(),
                 projectors,
@@ -102,13 +108,11 @@ impl Application {
                 stopped.clone(),
             )));
         }
-        tasks.extend(tgcrm_webhooks::start(
+        tasks.extend(tgcrm_webhooks::start_worker(
             &store,
-            &consistency,
             clock.clone(),
             Arc::new(tgcrm_store::SystemClock),
             api_config.webhooks.clone(),
-            runner_config,
             &stopped,
         )?);
         tasks.extend(tgcrm_reactors::sla::start(

@@ -37,6 +37,8 @@ use tgcrm_store::shutdown::Stop;
 
 /// Start the router and the delivery worker; their tasks end when `stop` fires.
 /// `timer` is wall time (retry schedules); `clock` stamps the events recorded.
+/// A server runs the router in one of its projector groups instead (see
+/// [`start_worker`]).
 pub fn start(
     store: &EventStore,
     consistency: &Consistency,
@@ -46,20 +48,33 @@ pub fn start(
     runner_config: RunnerConfig,
     stop: &Stop,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
-    let send = config.send;
-    let worker = DeliveryWorker::new(store.clone(), clock.clone(), timer, config)?;
     let mut tasks = vec![tokio::spawn(runner::run(
         store.clone(),
         Arc::new(WebhookRouter::new()),
         consistency.clone(),
-        clock,
+        clock.clone(),
         runner_config,
         stop.clone(),
     ))];
+    tasks.extend(start_worker(store, clock, timer, config, stop)?);
+    Ok(tasks)
+}
+
+/// Start the delivery worker alone, for a process that runs the router
+/// (a projector: [`WebhookRouter`]) with its other projectors.
+pub fn start_worker(
+    store: &EventStore,
+    clock: Arc<dyn Clock>,
+    timer: Arc<dyn Clock>,
+    config: WebhookConfig,
+    stop: &Stop,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let send = config.send;
+    let worker = DeliveryWorker::new(store.clone(), clock, timer, config)?;
     if send {
-        tasks.push(tokio::spawn(worker.run(stop.clone())));
+        Ok(Some(tokio::spawn(worker.run(stop.clone()))))
     } else {
         tracing::warn!("CRM_WEBHOOK_SEND=false: webhook deliveries are enqueued but not sent");
+        Ok(None)
     }
-    Ok(tasks)
 }
