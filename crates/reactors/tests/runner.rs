@@ -42,6 +42,25 @@ impl Reactor for Openings {
     }
 }
 
+/// Wait until the reactor's checkpoint stands on `at`.
+async fn wait_for_checkpoint(db: &Db, reactor: &str, at: tgcrm_store::Position, what: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = checkpoints::load(db, &format!("reactor:{reactor}"))
+            .await
+            .unwrap()
+            .map(|c| c.position);
+        if now == Some(at) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the checkpoint stayed at {now:?}, short of {what} {at}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 both_backends!(
     a_filtered_reactor_reaches_the_head_past_events_it_does_not_read,
     |db: Db| async move {
@@ -89,21 +108,7 @@ both_backends!(
             },
             stopped,
         ));
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let at = checkpoints::load(&db, "reactor:openings")
-                .await
-                .unwrap()
-                .map(|c| c.position);
-            if at == Some(head) {
-                break;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the checkpoint stayed at {at:?}, short of the head {head}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_for_checkpoint(&db, "openings", head, "the head").await;
         stop.stop();
         task.await.unwrap();
         assert_eq!(
@@ -196,40 +201,13 @@ both_backends!(
             .unwrap();
             events[1].position
         };
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let at = checkpoints::load(&db, "reactor:stuck")
-                .await
-                .unwrap()
-                .map(|c| c.position);
-            if at == Some(second) {
-                break;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the checkpoint stayed at {at:?}, short of the second opening {second}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_for_checkpoint(&db, "stuck", second, "the second opening").await;
         // And once the third goes through, each is handled once, in order
         reactor
             .let_through
             .store(true, std::sync::atomic::Ordering::SeqCst);
         let head = newest(&db).await;
-        loop {
-            let at = checkpoints::load(&db, "reactor:stuck")
-                .await
-                .unwrap()
-                .map(|c| c.position);
-            if at == Some(head) {
-                break;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the checkpoint stayed at {at:?}, short of the head {head}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_for_checkpoint(&db, "stuck", head, "the head").await;
         stop.stop();
         task.await.unwrap();
         assert_eq!(*reactor.handled.lock().unwrap(), opened);
