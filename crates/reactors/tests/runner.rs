@@ -42,6 +42,21 @@ impl Reactor for Openings {
     }
 }
 
+/// Open a ticket of workspace "acme".
+async fn open_ticket(store: &EventStore, clock: &ManualClock, subject: &str) -> TicketId {
+    let id = TicketId::new();
+    execute(
+        store,
+        clock,
+        &id,
+        &ctx("acme"),
+        TicketCommand::Open(open("acme", id, subject)),
+    )
+    .await
+    .unwrap();
+    id
+}
+
 /// Wait until the reactor's checkpoint stands on `at`.
 async fn wait_for_checkpoint(db: &Db, reactor: &str, at: tgcrm_store::Position, what: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
@@ -68,16 +83,7 @@ both_backends!(
         let clock = ManualClock::new(chrono::Utc::now());
         let mut opened = Vec::new();
         for subject in ["one", "two"] {
-            let id = TicketId::new();
-            execute(
-                &store,
-                &clock,
-                &id,
-                &ctx("acme"),
-                TicketCommand::Open(open("acme", id, subject)),
-            )
-            .await
-            .unwrap();
+            let id = open_ticket(&store, &clock, subject).await;
             // A tail of events the reactor does not read.
             execute(
                 &store,
@@ -158,17 +164,7 @@ both_backends!(
         let clock = ManualClock::new(chrono::Utc::now());
         let mut opened = Vec::new();
         for subject in ["one", "two", "three"] {
-            let id = TicketId::new();
-            execute(
-                &store,
-                &clock,
-                &id,
-                &ctx("acme"),
-                TicketCommand::Open(open("acme", id, subject)),
-            )
-            .await
-            .unwrap();
-            opened.push(id.to_string());
+            opened.push(open_ticket(&store, &clock, subject).await.to_string());
         }
         tgcrm_testkit::fixtures::wait_until_readable(&db).await;
         let reactor = Arc::new(Stuck {
