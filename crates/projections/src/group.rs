@@ -1,6 +1,6 @@
 //! Running projectors together: one read of the log per batch for all of
 //! them, and one transaction that applies the batch to each and moves all
-//! their checkpoints. A server runs a few such groups side by side
+//! their checkpoints. A server runs two such groups side by side
 //! ([`crate::groups`]), so the lists do not wait for the SLA folds.
 //!
 //! Run apart, each projector read the log, opened a transaction and saved its

@@ -90,15 +90,13 @@ impl Application {
             store.db().clone(),
             stopped.clone(),
         )));
-        // A few groups, each with one read and one transaction per batch
-        // for its projectors; the lists do not wait for the SLA figures.
-        // The webhook router (a projector too) goes with the SLA figures:
-        // a delivery may wait a few milliseconds more, a list should not.
-        let mut groups = tgcrm_projections::groups();
-        if let Some(last) = groups.last_mut() {
-            last.push(Arc::new(tgcrm_webhooks::WebhookRouter::new()));
-        }
-        for projectors in groups {
+        // Two groups, each with one read and one transaction per batch for
+        // its projectors: the lists do not wait for the SLA figures. The
+        // webhook router (a projector too) goes with the figures: a delivery
+        // may wait a few milliseconds more, a list should not.
+        let [lists, mut figures] = tgcrm_projections::groups();
+        figures.push(Arc::new(tgcrm_webhooks::WebhookRouter::new()));
+        for projectors in [lists, figures] {
             tasks.push(tokio::spawn(tgcrm_projections::group::run(
                 store.clone(),
                 projectors,

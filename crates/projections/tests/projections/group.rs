@@ -1,6 +1,7 @@
 //! The server runs its projectors in groups (one read and one transaction
-//! per batch for each group's members; see `tgcrm_projections::groups`). A projector that fails holds back only itself: the others go
-//! on, and it catches up once it can apply the events again.
+//! per batch for each group's members; see `tgcrm_projections::groups`). A
+//! projector that fails holds back only itself: the others go on, and it
+//! catches up once it can apply the events again.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
