@@ -2,17 +2,23 @@
 //!
 //! A batched projector loads the rows a batch touches with [`fetch_in`],
 //! folds the batch's events into them in memory, then writes each changed row
-//! once with [`insert`] (multi-row `INSERT … VALUES (…), (…) [ON CONFLICT …]`)
-//! and removes rows with [`delete_in`]. Statements are cut into chunks whose
-//! row counts are powers of two, so each table sees only a handful of distinct
-//! statements (each prepared once per connection) whatever the batch size, and
-//! no statement goes past either database's limit on bind parameters.
+//! once with [`insert`] and removes rows with [`delete_in`].
+//!
+//! On Postgres each of them is one statement whatever the batch's size, with
+//! one array parameter per column (`INSERT … SELECT * FROM UNNEST($1::text[],
+//! …)`, `WHERE key = ANY($1::text[])`): Postgres parses and plans a handful of
+//! parameters instead of a thousand, and encodes each column as one value.
+//! On SQLite, which has no arrays, they are multi-row `INSERT … VALUES (…),
+//! (…)` and `IN (…)` lists cut into chunks whose row counts are powers of
+//! two, so each table sees only a handful of distinct statements (each
+//! prepared once per connection) whatever the batch size, and no statement
+//! goes past SQLite's limit on bind parameters.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use tgcrm_store::in_list::{chunks, placeholders};
-use tgcrm_store::{AnyRow, Arg, Backend, SqlError, Tx};
+use tgcrm_store::{AnyRow, Arg, Array, Backend, SqlError, Tx};
 
 /// Statement texts already made, by their parts: a 256-row `INSERT` has
 /// thousands of `$N`, and formatting them for every chunk of every batch
@@ -75,6 +81,20 @@ pub async fn insert(
         return Ok(0);
     };
     debug_assert!(rows.iter().all(|r| r.len() == width));
+    if tx.backend() == Backend::Postgres
+        && let Some(columns) = columns(&rows)
+    {
+        let columns = transpose(columns, rows);
+        let casts: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("${}::{}", i + 1, c.pg_type()))
+            .collect();
+        let sql = format!("{head} SELECT * FROM UNNEST({}) {tail}", casts.join(", "));
+        return tx
+            .execute(&sql, columns.into_iter().map(Arg::from).collect())
+            .await;
+    }
     let mut rows = rows.into_iter();
     let mut affected = 0;
     let backend = tx.backend();
@@ -92,6 +112,39 @@ pub async fn insert(
     Ok(affected)
 }
 
+/// Empty columns for `rows`, when each column's values are of one type
+/// that has an array form.
+fn columns(rows: &[Vec<Arg>]) -> Option<Vec<Array>> {
+    let first = rows.first()?;
+    let columns: Vec<Array> = first
+        .iter()
+        .map(|a| Array::for_arg(a, rows.len()))
+        .collect::<Option<_>>()?;
+    let kind = |a: &Arg| Array::for_arg(a, 0).map(|c| std::mem::discriminant(&c));
+    let alike = rows.iter().all(|row| {
+        row.iter()
+            .zip(&columns)
+            .all(|(a, c)| kind(a) == Some(std::mem::discriminant(c)))
+    });
+    alike.then_some(columns)
+}
+
+/// The rows' values, column by column (their types checked by [`columns`]).
+fn transpose(mut columns: Vec<Array>, rows: Vec<Vec<Arg>>) -> Vec<Array> {
+    for row in rows {
+        for (column, value) in columns.iter_mut().zip(row) {
+            let pushed = column.push(value);
+            debug_assert!(pushed.is_ok(), "columns() checked every value's type");
+        }
+    }
+    columns
+}
+
+/// All `keys` as one array parameter.
+fn key_array(keys: &[String]) -> Arg {
+    Arg::Array(Array::Text(keys.iter().cloned().map(Some).collect()))
+}
+
 /// Rows of `{select} IN (…keys…) {tail}` for all `keys`, where `select`
 /// ends with the keyed column (`SELECT … FROM t WHERE ticket_id`). `tail`
 /// may add conditions or an order within each chunk.
@@ -101,9 +154,16 @@ pub async fn fetch_in<T: AnyRow>(
     tail: &str,
     keys: &[String],
 ) -> Result<Vec<T>, SqlError> {
+    let backend = tx.backend();
+    if backend == Backend::Postgres {
+        if keys.is_empty() {
+            return Ok(vec![]);
+        }
+        let sql = format!("{select} = ANY($1::text[]) {tail}");
+        return tx.fetch_all(&sql, vec![key_array(keys)]).await;
+    }
     let mut out = Vec::new();
     let mut rest = keys;
-    let backend = tx.backend();
     for n in chunks(keys.len(), max_params(backend).min(MAX_ROWS * 4)) {
         let (now, later) = rest.split_at(n);
         rest = later;
@@ -123,9 +183,16 @@ pub async fn delete_in(
     column: &str,
     keys: &[String],
 ) -> Result<u64, SqlError> {
+    let backend = tx.backend();
+    if backend == Backend::Postgres {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let sql = format!("DELETE FROM {table} WHERE {column} = ANY($1::text[])");
+        return tx.execute(&sql, vec![key_array(keys)]).await;
+    }
     let mut affected = 0;
     let mut rest = keys;
-    let backend = tx.backend();
     for n in chunks(keys.len(), max_params(backend).min(MAX_ROWS * 4)) {
         let (now, later) = rest.split_at(n);
         rest = later;

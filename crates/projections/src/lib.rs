@@ -82,4 +82,24 @@ mod tests {
         every.sort_unstable();
         assert_eq!(grouped, every);
     }
+
+    #[test]
+    fn every_query_index_a_projector_names_is_an_index_of_its_schema() {
+        for p in all() {
+            for backend in [tgcrm_store::Backend::Postgres, tgcrm_store::Backend::Sqlite] {
+                let schema = p.schema(backend);
+                let indexes: Vec<_> = schema
+                    .iter()
+                    .filter_map(|s| shadow::index_name(s))
+                    .collect();
+                for name in p.query_indexes() {
+                    assert!(
+                        indexes.contains(name),
+                        "{}: {name} is not in {indexes:?}",
+                        p.name()
+                    );
+                }
+            }
+        }
+    }
 }

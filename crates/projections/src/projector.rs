@@ -18,6 +18,13 @@ pub trait Projector: Send + Sync {
     }
     /// `CREATE TABLE IF NOT EXISTS …` / `CREATE INDEX IF NOT EXISTS …` statements.
     fn schema(&self, backend: Backend) -> Vec<String>;
+    /// Names of the indexes of [`Projector::schema`] that serve queries
+    /// only, never the projector's own reads and writes. A rebuild creates
+    /// them once its tables are filled: one sort per index instead of an
+    /// index insert per row written.
+    fn query_indexes(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// Apply one event inside the batch's transaction. Must be idempotent with
     /// respect to the event's position.
     async fn apply(&self, tx: &mut Tx, event: &StoredEvent) -> anyhow::Result<()>;

@@ -71,6 +71,38 @@ pub async fn requested(db: &Db) -> anyhow::Result<std::collections::HashSet<Stri
         .collect())
 }
 
+/// The name a `CREATE [UNIQUE] INDEX IF NOT EXISTS <name> ON …` statement gives.
+pub fn index_name(stmt: &str) -> Option<&str> {
+    let stmt = stmt.trim_start();
+    let rest = stmt
+        .strip_prefix("CREATE INDEX IF NOT EXISTS ")
+        .or_else(|| stmt.strip_prefix("CREATE UNIQUE INDEX IF NOT EXISTS "))?;
+    rest.split_whitespace().next()
+}
+
+/// The projector's schema as a rebuild runs it: what to create before the
+/// first batch, and its query indexes (see [`Projector::query_indexes`]),
+/// created once the tables are filled.
+fn schema_split(projector: &dyn Projector, backend: Backend) -> (Vec<String>, Vec<String>) {
+    let later = projector.query_indexes();
+    projector
+        .schema(backend)
+        .into_iter()
+        .partition(|stmt| !index_name(stmt).is_some_and(|name| later.contains(&name)))
+}
+
+/// Create the query indexes a rebuild left for last.
+async fn create_query_indexes(
+    tx: &mut Tx,
+    projector: &dyn Projector,
+    backend: Backend,
+) -> anyhow::Result<()> {
+    for stmt in schema_split(projector, backend).1 {
+        tx.execute(&stmt, vec![]).await?;
+    }
+    Ok(())
+}
+
 fn schema_of(projector: &dyn Projector) -> String {
     format!("shadow_{}", projector.name())
 }
@@ -141,8 +173,10 @@ pub struct Build<P> {
 }
 
 impl<'p, P: Deref<Target = dyn Projector + 'p>> Build<P> {
-    /// Create the projector's new, empty tables.
+    /// Create the projector's new, empty tables (their query indexes come
+    /// with [`Build::finish`]).
     pub async fn begin(db: &Db, projector: P, clock: &dyn Clock) -> anyhow::Result<Build<P>> {
+        let (statements, _) = schema_split(&*projector, db.backend());
         if db.backend() == Backend::Sqlite {
             // In place: drop and recreate the tables with the checkpoint
             // back at the start; each batch then commits with its
@@ -152,8 +186,10 @@ impl<'p, P: Deref<Target = dyn Projector + 'p>> Build<P> {
                 tx.execute(&format!("DROP TABLE IF EXISTS {table}"), vec![])
                     .await?;
             }
-            for stmt in projector.schema(db.backend()) {
-                tx.execute(&stmt, vec![]).await?;
+            // A crash before `finish` leaves the query indexes to the
+            // runner's start, which creates whatever the schema lacks.
+            for stmt in &statements {
+                tx.execute(stmt, vec![]).await?;
             }
             checkpoints::save_in(
                 &mut tx,
@@ -170,19 +206,19 @@ impl<'p, P: Deref<Target = dyn Projector + 'p>> Build<P> {
                 batches: AtomicU64::new(0),
             });
         }
-        let schema = schema_of(&*projector);
-        db.execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"), vec![])
+        let shadow = schema_of(&*projector);
+        db.execute(&format!("DROP SCHEMA IF EXISTS {shadow} CASCADE"), vec![])
             .await?;
-        db.execute(&format!("CREATE SCHEMA {schema}"), vec![])
+        db.execute(&format!("CREATE SCHEMA {shadow}"), vec![])
             .await?;
-        let mut tx = shadow_tx(db, &schema).await?;
-        for stmt in projector.schema(db.backend()) {
-            tx.execute(&stmt, vec![]).await?;
+        let mut tx = shadow_tx(db, &shadow).await?;
+        for stmt in &statements {
+            tx.execute(stmt, vec![]).await?;
         }
         tx.commit().await?;
         Ok(Build {
             projector,
-            schema: Some(schema),
+            schema: Some(shadow),
             batches: AtomicU64::new(0),
         })
     }
@@ -264,12 +300,18 @@ impl<'p, P: Deref<Target = dyn Projector + 'p>> Build<P> {
         let name = p.name();
         let Some(schema) = self.schema.clone() else {
             let (position, total) = self.apply_to_end(db, position, clock, progress).await?;
+            let mut tx = db.begin().await?;
+            create_query_indexes(&mut tx, p, db.backend()).await?;
+            tx.commit().await?;
             checkpoints::delete(db, &request_name(name)).await?;
             for table in p.tables() {
                 db.execute(&format!("ANALYZE {table}"), vec![]).await?;
             }
             return Ok((position, total));
         };
+        let mut tx = shadow_tx(db, &schema).await?;
+        create_query_indexes(&mut tx, p, db.backend()).await?;
+        tx.commit().await?;
         // Statistics of the finished tables: without them a filtered list
         // can pick a plan a hundred times slower.
         analyze(db, &schema, p).await?;

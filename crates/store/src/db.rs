@@ -47,6 +47,67 @@ pub enum Arg {
     Time(DateTime<Utc>),
     OptTime(Option<DateTime<Utc>>),
     Json(serde_json::Value),
+    /// A whole column of values, bound as one Postgres array (`UNNEST`);
+    /// SQLite has no arrays.
+    Array(Array),
+}
+
+/// A column of values of one type, bound as one Postgres array parameter.
+#[derive(Debug, Clone)]
+pub enum Array {
+    Text(Vec<Option<String>>),
+    I64(Vec<Option<i64>>),
+    Bool(Vec<Option<bool>>),
+    Time(Vec<Option<DateTime<Utc>>>),
+    Json(Vec<serde_json::Value>),
+}
+
+impl Array {
+    /// An empty column for values like `like`, or `None` for one that has
+    /// no array form (an array itself).
+    pub fn for_arg(like: &Arg, capacity: usize) -> Option<Self> {
+        Some(match like {
+            Arg::Text(_) | Arg::OptText(_) => Self::Text(Vec::with_capacity(capacity)),
+            Arg::I64(_) | Arg::OptI64(_) => Self::I64(Vec::with_capacity(capacity)),
+            Arg::Bool(_) => Self::Bool(Vec::with_capacity(capacity)),
+            Arg::Time(_) | Arg::OptTime(_) => Self::Time(Vec::with_capacity(capacity)),
+            Arg::Json(_) => Self::Json(Vec::with_capacity(capacity)),
+            Arg::Array(_) => return None,
+        })
+    }
+
+    /// Add `arg` to the column; gives it back when it is of another type.
+    pub fn push(&mut self, arg: Arg) -> Result<(), Arg> {
+        match (self, arg) {
+            (Self::Text(c), Arg::Text(v)) => c.push(Some(v)),
+            (Self::Text(c), Arg::OptText(v)) => c.push(v),
+            (Self::I64(c), Arg::I64(v)) => c.push(Some(v)),
+            (Self::I64(c), Arg::OptI64(v)) => c.push(v),
+            (Self::Bool(c), Arg::Bool(v)) => c.push(Some(v)),
+            (Self::Time(c), Arg::Time(v)) => c.push(Some(v)),
+            (Self::Time(c), Arg::OptTime(v)) => c.push(v),
+            (Self::Json(c), Arg::Json(v)) => c.push(v),
+            (_, other) => return Err(other),
+        }
+        Ok(())
+    }
+
+    /// The Postgres type of the array, for a cast (`$1::text[]`).
+    pub fn pg_type(&self) -> &'static str {
+        match self {
+            Self::Text(_) => "text[]",
+            Self::I64(_) => "int8[]",
+            Self::Bool(_) => "bool[]",
+            Self::Time(_) => "timestamptz[]",
+            Self::Json(_) => "jsonb[]",
+        }
+    }
+}
+
+impl From<Array> for Arg {
+    fn from(a: Array) -> Self {
+        Arg::Array(a)
+    }
 }
 
 macro_rules! arg_from {
@@ -98,6 +159,11 @@ fn pg_args(args: Vec<Arg>) -> Result<PgArguments, SqlError> {
             Arg::Time(v) => out.add(v),
             Arg::OptTime(v) => out.add(v),
             Arg::Json(v) => out.add(v),
+            Arg::Array(Array::Text(v)) => out.add(v),
+            Arg::Array(Array::I64(v)) => out.add(v),
+            Arg::Array(Array::Bool(v)) => out.add(v),
+            Arg::Array(Array::Time(v)) => out.add(v),
+            Arg::Array(Array::Json(v)) => out.add(v),
         };
         r.map_err(SqlError::Encode)?;
     }
@@ -117,6 +183,7 @@ fn sqlite_args(args: Vec<Arg>) -> Result<SqliteArguments<'static>, SqlError> {
             Arg::OptTime(v) => out.add(v),
             // SQLite keeps JSON as text.
             Arg::Json(v) => out.add(v.to_string()),
+            Arg::Array(_) => Err("SQLite has no array parameters".into()),
         };
         r.map_err(SqlError::Encode)?;
     }

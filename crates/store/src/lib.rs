@@ -28,7 +28,7 @@ pub mod tokens;
 pub mod upcast;
 
 pub use clock::SystemClock;
-pub use db::{AnyRow, Arg, Backend, Db, SqlError, Tx};
+pub use db::{AnyRow, Arg, Array, Backend, Db, SqlError, Tx};
 pub use event::{Metadata, Source, StoredEvent};
 pub use notify::EventStore;
 pub use position::Position;

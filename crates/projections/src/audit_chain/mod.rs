@@ -11,10 +11,10 @@ mod verify;
 pub use hash::{GENESIS, event_hash};
 pub use verify::{Break, VerifyReport, verify};
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use async_trait::async_trait;
-use tgcrm_store::{Backend, Db, SqlError, StoredEvent, Tx, args};
+use tgcrm_store::{Backend, Db, Position, SqlError, StoredEvent, Tx, args};
 
 use crate::bulk;
 use crate::projector::Projector;
@@ -86,45 +86,41 @@ impl Projector for AuditChainProjector {
         SCHEMA.iter().map(|s| ddl(backend, s)).collect()
     }
 
+    /// `crm audit verify` finds links by event id; applying needs only the heads.
+    fn query_indexes(&self) -> &'static [&'static str] {
+        &["audit_chain_event"]
+    }
+
     async fn apply(&self, tx: &mut Tx, event: &StoredEvent) -> anyhow::Result<()> {
         self.apply_batch(tx, std::slice::from_ref(event)).await
     }
 
     /// Links the batch in memory from each workspace's head, then writes the
-    /// links with a few multi-row inserts. Events already linked (a batch
-    /// applied again) are skipped.
+    /// links with one multi-row insert. A chain links its workspace's events
+    /// in the order the ordered reader hands them out, so an event is linked
+    /// already (a batch applied again) exactly when it is not after its
+    /// workspace's head: it is skipped, without a lookup by event id.
     async fn apply_batch(&self, tx: &mut Tx, events: &[StoredEvent]) -> anyhow::Result<()> {
-        #[derive(sqlx::FromRow)]
-        struct Linked {
-            event_id: String,
-        }
-        let ids: Vec<String> = events.iter().map(|e| e.event_id.clone()).collect();
-        let linked: HashSet<String> = bulk::fetch_in::<Linked>(
-            tx,
-            "SELECT event_id FROM audit_chain WHERE event_id",
-            "",
-            &ids,
-        )
-        .await?
-        .into_iter()
-        .map(|l| l.event_id)
-        .collect();
-        // Per workspace: the index and hash of its newest link.
-        let mut heads: HashMap<String, (i64, String)> = HashMap::new();
+        // Per workspace: the index, hash and position of its newest link.
+        let mut heads: HashMap<String, (i64, String, Position)> = HashMap::new();
         let mut rows = Vec::new();
         for event in events {
-            if linked.contains(&event.event_id) {
-                continue;
-            }
             if !heads.contains_key(&event.workspace_id) {
-                let head = head_in(tx, &event.workspace_id)
-                    .await?
-                    .map_or((0, GENESIS.to_owned()), |p| (p.chain_index, p.hash));
+                let head = head_in(tx, &event.workspace_id).await?.map_or(
+                    (0, GENESIS.to_owned(), Position::START),
+                    |h| {
+                        let at = Position::new(h.transaction_id, h.position);
+                        (h.chain_index, h.hash, at)
+                    },
+                );
                 heads.insert(event.workspace_id.clone(), head);
             }
             let Some(head) = heads.get_mut(&event.workspace_id) else {
                 continue;
             };
+            if event.position <= head.2 {
+                continue;
+            }
             let index = head.0 + 1;
             let prev_hash = std::mem::take(&mut head.1);
             let hash = event_hash(&prev_hash, event)?;
@@ -137,7 +133,7 @@ impl Projector for AuditChainProjector {
                 prev_hash,
                 hash.clone(),
             ]);
-            *head = (index, hash);
+            *head = (index, hash, event.position);
         }
         bulk::insert(
             tx,

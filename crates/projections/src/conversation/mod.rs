@@ -71,6 +71,10 @@ impl Projector for ConversationProjector {
         SCHEMA.iter().map(|s| ddl(backend, s)).collect()
     }
 
+    fn query_indexes(&self) -> &'static [&'static str] {
+        &["rm_messages_by_ticket"]
+    }
+
     async fn apply(&self, tx: &mut Tx, stored: &StoredEvent) -> anyhow::Result<()> {
         self.apply_batch(tx, std::slice::from_ref(stored)).await
     }

@@ -116,6 +116,15 @@ impl Projector for QueueProjector {
         SCHEMA.iter().map(|s| ddl(backend, s)).collect()
     }
 
+    fn query_indexes(&self) -> &'static [&'static str] {
+        &[
+            "rm_queue_by_assignee",
+            "rm_queue_by_team",
+            "rm_queue_waiting",
+            "rm_queue_waiting_by_team",
+        ]
+    }
+
     async fn apply(&self, tx: &mut Tx, stored: &StoredEvent) -> anyhow::Result<()> {
         self.apply_batch(tx, std::slice::from_ref(stored)).await
     }

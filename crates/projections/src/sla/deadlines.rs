@@ -120,6 +120,15 @@ impl Projector for DeadlinesProjector {
         SCHEMA.iter().map(|s| ddl(backend, s)).collect()
     }
 
+    fn query_indexes(&self) -> &'static [&'static str] {
+        &[
+            "rm_sla_tickets_by_age",
+            "rm_sla_tickets_by_wait",
+            "rm_sla_deadlines_due",
+            "rm_sla_deadlines_by_state",
+        ]
+    }
+
     async fn apply(&self, tx: &mut Tx, event: &StoredEvent) -> anyhow::Result<()> {
         self.apply_batch(tx, std::slice::from_ref(event)).await
     }

@@ -127,6 +127,14 @@ impl Projector for MetricsProjector {
         SCHEMA.iter().map(|s| ddl(backend, s)).collect()
     }
 
+    fn query_indexes(&self) -> &'static [&'static str] {
+        &[
+            "rm_first_responses_by_time",
+            "rm_resolutions_by_time",
+            "rm_sla_outcomes_by_time",
+        ]
+    }
+
     async fn apply(&self, tx: &mut Tx, event: &StoredEvent) -> anyhow::Result<()> {
         self.apply_batch(tx, std::slice::from_ref(event)).await
     }

@@ -82,6 +82,16 @@ impl Projector for TicketListProjector {
         SCHEMA.iter().map(|s| ddl(backend, s)).collect()
     }
 
+    fn query_indexes(&self) -> &'static [&'static str] {
+        &[
+            "rm_tickets_by_created",
+            "rm_tickets_by_status",
+            "rm_tickets_by_assignee",
+            "rm_tickets_by_team",
+            "rm_ticket_tags_by_tag",
+        ]
+    }
+
     async fn apply(&self, tx: &mut Tx, stored: &StoredEvent) -> anyhow::Result<()> {
         self.apply_batch(tx, std::slice::from_ref(stored)).await
     }

@@ -19,7 +19,7 @@ use tgcrm_projections::runner::RunnerConfig;
 use tgcrm_projections::{Consistency, Projector};
 use tgcrm_store::reader::{EventFilter, read_after};
 use tgcrm_store::shutdown::stop_signal;
-use tgcrm_store::{Db, Position, StoredEvent};
+use tgcrm_store::{Backend, Db, Position, StoredEvent, args};
 use tgcrm_store::{SystemClock, checkpoints};
 use tgcrm_testkit::both_backends;
 use tgcrm_testkit::fixtures::{
@@ -226,6 +226,28 @@ async fn tables(db: &Db, projector: &dyn Projector) -> Vec<Vec<String>> {
 }
 
 /// Build `projector`'s tables from nothing, `size` events per transaction.
+/// The names of the indexes on `tables` (of the tables the API reads).
+async fn indexes(db: &Db, tables: &[&str]) -> Vec<String> {
+    #[derive(sqlx::FromRow)]
+    struct Index {
+        name: String,
+    }
+    let mut out = Vec::new();
+    for table in tables {
+        let sql = match db.backend() {
+            Backend::Postgres => {
+                "SELECT indexname AS name FROM pg_indexes WHERE schemaname = 'public' AND tablename = $1"
+            }
+            Backend::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = $1"
+            }
+        };
+        let rows: Vec<Index> = db.fetch_all(sql, args![*table]).await.unwrap();
+        out.extend(rows.into_iter().map(|r| r.name));
+    }
+    out
+}
+
 async fn build(db: &Db, projector: &dyn Projector, events: &[StoredEvent], size: usize) {
     let mut tx = db.begin().await.unwrap();
     for table in projector.tables() {
@@ -307,6 +329,17 @@ both_backends!(
                 "{} rebuilt by crm replay",
                 p.name()
             );
+            // Its query indexes, left for last, are there too.
+            let made = indexes(&db, p.tables()).await;
+            for stmt in p.schema(db.backend()) {
+                if let Some(name) = tgcrm_projections::shadow::index_name(&stmt) {
+                    assert!(
+                        made.iter().any(|m| m == name),
+                        "{}: no {name} in {made:?}",
+                        p.name()
+                    );
+                }
+            }
         }
 
         // The server's group, its members at different positions: half of
