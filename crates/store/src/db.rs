@@ -5,6 +5,7 @@
 //! ask [`Db::backend`] and choose.
 
 use chrono::{DateTime, Utc};
+use serde_json::value::RawValue;
 use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
@@ -47,6 +48,10 @@ pub enum Arg {
     Time(DateTime<Utc>),
     OptTime(Option<DateTime<Utc>>),
     Json(serde_json::Value),
+    /// JSON serialized already (`serde_json::value::to_raw_value`): bound
+    /// as its text, without a `serde_json::Value` built and walked in
+    /// between.
+    RawJson(Box<RawValue>),
     /// A whole column of values, bound as one Postgres array (`UNNEST`);
     /// SQLite has no arrays.
     Array(Array),
@@ -60,6 +65,7 @@ pub enum Array {
     Bool(Vec<Option<bool>>),
     Time(Vec<Option<DateTime<Utc>>>),
     Json(Vec<serde_json::Value>),
+    RawJson(Vec<sqlx::types::Json<Box<RawValue>>>),
 }
 
 impl Array {
@@ -72,6 +78,7 @@ impl Array {
             Arg::Bool(_) => Self::Bool(Vec::with_capacity(capacity)),
             Arg::Time(_) | Arg::OptTime(_) => Self::Time(Vec::with_capacity(capacity)),
             Arg::Json(_) => Self::Json(Vec::with_capacity(capacity)),
+            Arg::RawJson(_) => Self::RawJson(Vec::with_capacity(capacity)),
             Arg::Array(_) => return None,
         })
     }
@@ -87,6 +94,7 @@ impl Array {
             (Self::Time(c), Arg::Time(v)) => c.push(Some(v)),
             (Self::Time(c), Arg::OptTime(v)) => c.push(v),
             (Self::Json(c), Arg::Json(v)) => c.push(v),
+            (Self::RawJson(c), Arg::RawJson(v)) => c.push(sqlx::types::Json(v)),
             (_, other) => return Err(other),
         }
         Ok(())
@@ -99,7 +107,7 @@ impl Array {
             Self::I64(_) => "int8[]",
             Self::Bool(_) => "bool[]",
             Self::Time(_) => "timestamptz[]",
-            Self::Json(_) => "jsonb[]",
+            Self::Json(_) | Self::RawJson(_) => "jsonb[]",
         }
     }
 }
@@ -127,6 +135,7 @@ arg_from!(bool, Bool);
 arg_from!(DateTime<Utc>, Time);
 arg_from!(Option<DateTime<Utc>>, OptTime);
 arg_from!(serde_json::Value, Json);
+arg_from!(Box<RawValue>, RawJson);
 
 impl From<&str> for Arg {
     fn from(x: &str) -> Self {
@@ -159,11 +168,13 @@ fn pg_args(args: Vec<Arg>) -> Result<PgArguments, SqlError> {
             Arg::Time(v) => out.add(v),
             Arg::OptTime(v) => out.add(v),
             Arg::Json(v) => out.add(v),
+            Arg::RawJson(v) => out.add(sqlx::types::Json(v)),
             Arg::Array(Array::Text(v)) => out.add(v),
             Arg::Array(Array::I64(v)) => out.add(v),
             Arg::Array(Array::Bool(v)) => out.add(v),
             Arg::Array(Array::Time(v)) => out.add(v),
             Arg::Array(Array::Json(v)) => out.add(v),
+            Arg::Array(Array::RawJson(v)) => out.add(v),
         };
         r.map_err(SqlError::Encode)?;
     }
@@ -183,6 +194,7 @@ fn sqlite_args(args: Vec<Arg>) -> Result<SqliteArguments<'static>, SqlError> {
             Arg::OptTime(v) => out.add(v),
             // SQLite keeps JSON as text.
             Arg::Json(v) => out.add(v.to_string()),
+            Arg::RawJson(v) => out.add(String::from(Box::<str>::from(v))),
             Arg::Array(_) => Err("SQLite has no array parameters".into()),
         };
         r.map_err(SqlError::Encode)?;

@@ -83,7 +83,7 @@ async fn write(tx: &mut Tx, w: Writes) -> anyhow::Result<()> {
         .collect();
     let mut rows = Vec::with_capacity(w.queue_rows.len());
     for r in w.queue_rows {
-        let sla_state = serde_json::to_value(&r.sla)?;
+        let sla_state = serde_json::value::to_raw_value(&r.sla)?;
         let key = due_key(r.sla_due_at);
         rows.push(args![
             r.ticket_id,

@@ -172,7 +172,7 @@ async fn write(tx: &mut Tx, fold: Fold) -> anyhow::Result<()> {
         tickets.push(args![
             id,
             t.workspace_id,
-            serde_json::to_value(&t.sla)?,
+            serde_json::value::to_raw_value(&t.sla)?,
             t.status,
             t.priority,
             t.team_id,
