@@ -190,7 +190,6 @@ pub async fn get_queue(
     let target = Target::parse(&path)?;
     let limit = page_limit(q.limit)?;
     let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
-    let (settings, _) = settings(&state, &auth, target).await?;
     // The page joins the ticket list for subjects: wait for both.
     wait_consistent(
         &state,
@@ -202,15 +201,27 @@ pub async fn get_queue(
     )
     .await?;
     let offset = after.as_ref().map_or(0, |(o, _)| *o);
-    let mut items = tgcrm_projections::queue::list(
-        state.store.db(),
-        auth.workspace.as_str(),
-        &target.read_ref(),
-        after.as_ref().map(|(_, c)| c),
-        limit + 1,
-        !settings.manual_order.is_empty(),
-    )
-    .await?;
+    let queue = target.read_ref();
+    let page = |placed: bool| {
+        tgcrm_projections::queue::list(
+            state.store.db(),
+            auth.workspace.as_str(),
+            &queue,
+            after.as_ref().map(|(_, c)| c),
+            limit + 1,
+            placed,
+        )
+    };
+    // Most queues hold no manual order: read the settings and that page
+    // side by side, on two connections, and read again the rare time the
+    // settings do place tickets by hand.
+    let (settings, unplaced) = futures::join!(settings(&state, &auth, target), page(false));
+    let (settings, _) = settings?;
+    let mut items = if settings.manual_order.is_empty() {
+        unplaced?
+    } else {
+        page(true).await?
+    };
     let next = if items.len() as i64 > limit {
         items.truncate(usize::try_from(limit).unwrap_or(0));
         items
