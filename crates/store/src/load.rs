@@ -1,5 +1,7 @@
 //! Loading an aggregate: its latest snapshot (our table) plus the events after
-//! it, read through the postgres-es / sqlite-es repositories and upcast.
+//! it, upcast. The current state is one statement that reads both (one round
+//! trip per command instead of two); a state as of a past time replays the
+//! whole stream, read through the postgres-es / sqlite-es repositories.
 
 use chrono::{DateTime, Utc};
 use cqrs_es::persist::{PersistedEventRepository, PersistenceError, SerializedEvent};
@@ -30,19 +32,31 @@ pub struct Loaded<S> {
     pub version: i64,
 }
 
+/// A row of [`CURRENT`]: the snapshot (no event type) or an event after it.
 #[derive(sqlx::FromRow)]
-struct SnapshotRow {
-    last_sequence: i64,
+struct StreamRow {
+    sequence: i64,
+    event_type: Option<String>,
+    event_version: Option<String>,
     payload: serde_json::Value,
 }
 
-async fn events_after<A: Decider>(
-    db: &Db,
-    aggregate_id: &str,
-    after: i64,
-) -> Result<Vec<SerializedEvent>, LoadError> {
-    let mut events = stored_events_after::<A>(db, aggregate_id, after).await?;
-    // Personal fields are stored encrypted; the aggregate decides on plain values.
+/// The stream's snapshot, if any, and the events after it, in order. The
+/// snapshot's `last_sequence` is below every event after it, so it sorts
+/// first. One statement sees one state of the tables: a snapshot written
+/// between two reads cannot make an event count twice or go missing.
+const CURRENT: &str = "\
+    SELECT last_sequence AS sequence, NULL AS event_type, NULL AS event_version, payload \
+      FROM snapshots WHERE aggregate_type = $1 AND aggregate_id = $2 \
+    UNION ALL \
+    SELECT sequence, event_type, event_version, payload \
+      FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 \
+       AND sequence > COALESCE((SELECT last_sequence FROM snapshots \
+                                 WHERE aggregate_type = $1 AND aggregate_id = $2), 0) \
+    ORDER BY sequence";
+
+/// Personal fields are stored encrypted; the aggregate decides on plain values.
+async fn reveal(db: &Db, events: &mut [SerializedEvent]) -> Result<(), LoadError> {
     let mut payloads: Vec<(String, serde_json::Value)> = events
         .iter_mut()
         .map(|e| (e.event_type.clone(), std::mem::take(&mut e.payload)))
@@ -51,33 +65,28 @@ async fn events_after<A: Decider>(
     for (e, (_, p)) in events.iter_mut().zip(payloads) {
         e.payload = p;
     }
-    Ok(events)
+    Ok(())
 }
 
-async fn stored_events_after<A: Decider>(
+/// The whole stream, revealed, through the cqrs-es repositories.
+async fn all_events<A: Decider>(
     db: &Db,
     aggregate_id: &str,
-    after: i64,
-) -> Result<Vec<SerializedEvent>, PersistenceError> {
-    let after = usize::try_from(after).unwrap_or(0);
-    match db {
+) -> Result<Vec<SerializedEvent>, LoadError> {
+    let mut events = match db {
         Db::Postgres(pool, _) => {
-            let repo = PostgresEventRepository::new(pool.clone());
-            if after == 0 {
-                repo.get_events::<A>(aggregate_id).await
-            } else {
-                repo.get_last_events::<A>(aggregate_id, after).await
-            }
+            PostgresEventRepository::new(pool.clone())
+                .get_events::<A>(aggregate_id)
+                .await?
         }
         Db::Sqlite(pool, _) => {
-            let repo = SqliteEventRepository::new(pool.clone());
-            if after == 0 {
-                repo.get_events::<A>(aggregate_id).await
-            } else {
-                repo.get_last_events::<A>(aggregate_id, after).await
-            }
+            SqliteEventRepository::new(pool.clone())
+                .get_events::<A>(aggregate_id)
+                .await?
         }
-    }
+    };
+    reveal(db, &mut events).await?;
+    Ok(events)
 }
 
 fn decode<A: Decider>(
@@ -97,17 +106,28 @@ fn decode<A: Decider>(
 /// An aggregate as of now. One that does not exist loads as the default
 /// (not yet created) state at version 0.
 pub async fn load<A: Decider>(db: &Db, aggregate_id: &str) -> Result<Loaded<A>, LoadError> {
-    let snapshot: Option<SnapshotRow> = db
-        .fetch_optional(
-            "SELECT last_sequence, payload FROM snapshots WHERE aggregate_type = $1 AND aggregate_id = $2",
-            args![A::TYPE, aggregate_id],
-        )
-        .await?;
-    let (mut state, mut version) = match snapshot {
-        Some(s) => (serde_json::from_value::<A>(s.payload)?, s.last_sequence),
-        None => (A::default(), 0),
-    };
-    for (seq, event) in decode::<A>(events_after::<A>(db, aggregate_id, version).await?)? {
+    let rows: Vec<StreamRow> = db.fetch_all(CURRENT, args![A::TYPE, aggregate_id]).await?;
+    let (mut state, mut version) = (A::default(), 0);
+    let mut events = Vec::with_capacity(rows.len());
+    for row in rows {
+        match (row.event_type, row.event_version) {
+            (Some(event_type), Some(event_version)) => events.push(SerializedEvent {
+                aggregate_id: aggregate_id.to_owned(),
+                sequence: usize::try_from(row.sequence).unwrap_or(0),
+                aggregate_type: A::TYPE.to_owned(),
+                event_type,
+                event_version,
+                payload: row.payload,
+                metadata: serde_json::Value::Null,
+            }),
+            _ => {
+                state = serde_json::from_value::<A>(row.payload)?;
+                version = row.sequence;
+            }
+        }
+    }
+    reveal(db, &mut events).await?;
+    for (seq, event) in decode::<A>(events)? {
         state.evolve(event);
         version = seq;
     }
@@ -123,7 +143,7 @@ pub async fn load_as_of<A: Decider>(
 ) -> Result<Loaded<A>, LoadError> {
     let mut state = A::default();
     let mut version = 0;
-    for (seq, event) in decode::<A>(events_after::<A>(db, aggregate_id, 0).await?)? {
+    for (seq, event) in decode::<A>(all_events::<A>(db, aggregate_id).await?)? {
         if event.at() > as_of {
             break;
         }

@@ -133,27 +133,32 @@ struct KeyRow {
     key: Option<String>,
 }
 
-/// The subject's key, created on first use; `None` once erased.
+/// The subject's key, created on first use; `None` once erased. Read first:
+/// past a customer's first message the key is there, and one statement does.
 async fn key_for(
     db: &Db,
     workspace: &str,
     subject: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, SqlError> {
+    const READ: &str = "SELECT key FROM personal_keys WHERE workspace_id = $1 AND subject = $2";
+    if let Some(row) = db
+        .fetch_optional::<KeyRow>(READ, args![workspace, subject])
+        .await?
+    {
+        return Ok(row.key);
+    }
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
+    // Another writer (or an erasure) may create the row meanwhile: theirs
+    // stands, and is what the second read returns.
     db.execute(
         "INSERT INTO personal_keys (workspace_id, subject, key, created_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (workspace_id, subject) DO NOTHING",
         args![workspace, subject, B64.encode(bytes), now],
     )
     .await?;
-    let row: Option<KeyRow> = db
-        .fetch_optional(
-            "SELECT key FROM personal_keys WHERE workspace_id = $1 AND subject = $2",
-            args![workspace, subject],
-        )
-        .await?;
+    let row: Option<KeyRow> = db.fetch_optional(READ, args![workspace, subject]).await?;
     Ok(row.and_then(|r| r.key))
 }
 
