@@ -1,0 +1,95 @@
+//! How Postgres runs a subscriber's read: the walk of the global order from
+//! its checkpoint, whatever the planner knows about the log. (SQLite's plans
+//! are checked by the reader's unit tests: it keeps no statistics at all.)
+
+use tgcrm_store::reader::{EventFilter, read_statement};
+use tgcrm_store::{Backend, Db, Position, args};
+
+#[derive(sqlx::FromRow)]
+struct PlanRow {
+    #[sqlx(rename = "QUERY PLAN")]
+    line: String,
+}
+
+async fn plan(db: &Db, filter: &EventFilter, after: Position) -> String {
+    let (sql, args) = read_statement(Backend::Postgres, after, 500, filter);
+    let rows: Vec<PlanRow> = db.fetch_all(&format!("EXPLAIN {sql}"), args).await.unwrap();
+    rows.into_iter()
+        .map(|r| r.line)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_owned()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_reads_a_subscribers_filter_along_the_global_order_before_any_analyze() {
+    let test_db = tgcrm_testkit::postgres().await;
+    let db = test_db.db.clone();
+    // Given a log of 20,000 ticket events the planner has no statistics of
+    // (a young database, or a server whose autovacuum is off)
+    db.execute(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, \
+         payload, metadata, event_id, workspace_id, actor, source, occurred_at) \
+         SELECT 'ticket', 't-' || (n / 10), n % 10 + 1, \
+                CASE WHEN n % 10 = 0 THEN 'TicketOpened' ELSE 'MessageAdded' END, '1.0', \
+                '{}', '{}', 'e-' || n, 'acme', 'customer', 'telegram', now() \
+         FROM generate_series(0, 19999) AS n",
+        args![],
+    )
+    .await
+    .unwrap();
+    #[derive(sqlx::FromRow)]
+    struct Near {
+        transaction_id: i64,
+        position: i64,
+    }
+    let near: Near = db
+        .fetch_one(
+            "SELECT transaction_id::text::bigint AS transaction_id, position FROM events \
+             ORDER BY position DESC OFFSET 50 LIMIT 1",
+            args![],
+        )
+        .await
+        .unwrap();
+    let checkpoint = Position::new(near.transaction_id, near.position);
+
+    // And the filters projectors and reactors read with
+    let filters = [
+        EventFilter {
+            aggregate_types: strings(&["ticket", "workspace"]),
+            ..EventFilter::default()
+        },
+        EventFilter {
+            aggregate_type: Some("ticket".into()),
+            event_types: strings(&["TicketOpened", "PriorityChanged"]),
+            ..EventFilter::default()
+        },
+        EventFilter {
+            event_types: strings(&["AgentReplied"]),
+            ..EventFilter::default()
+        },
+    ];
+    for filter in &filters {
+        // When Postgres plans a read from a checkpoint near the end
+        let plan = plan(&db, filter, checkpoint).await;
+        // Then it walks the global order from there, not every event of a type
+        assert!(
+            plan.contains("on events_global_order") && !plan.contains("events_pkey"),
+            "{filter:?}:\n{plan}"
+        );
+    }
+
+    // While one stream is read through the primary key
+    let stream = EventFilter {
+        workspace_id: Some("acme".into()),
+        aggregate_type: Some("ticket".into()),
+        aggregate_id: Some("t-7".into()),
+        ..EventFilter::default()
+    };
+    let plan = plan(&db, &stream, Position::START).await;
+    assert!(plan.contains("events_pkey"), "{plan}");
+    test_db.finish().await;
+}
