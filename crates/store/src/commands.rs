@@ -6,7 +6,7 @@ use tgcrm_domain::{Clock, Decider, DomainFact, Refusal, WorkspaceId};
 
 use crate::append::{AppendError, NewEvent, StreamWrite, append_in};
 use crate::event::Metadata;
-use crate::load::{LoadError, load};
+use crate::load::{LoadError, load_keeping_keys};
 use crate::notify::EventStore;
 use crate::position::Position;
 use crate::reader::stream_head;
@@ -89,7 +89,8 @@ pub async fn execute_with<A: Decider>(
     let db = store.db();
     let _turn = store.turn(aggregate_id).await;
     for attempt in 1..=MAX_ATTEMPTS {
-        let loaded = load::<A>(db, aggregate_id).await?;
+        let mut ring = crate::personal::KeyRing::default();
+        let loaded = load_keeping_keys::<A>(db, aggregate_id, &mut ring).await?;
         let mut state = loaded.state;
         if let Some(ws) = state.workspace()
             && ws != &ctx.workspace_id
@@ -149,6 +150,7 @@ pub async fn execute_with<A: Decider>(
             for e in &mut new_events {
                 crate::personal::protect(
                     db,
+                    &mut ring,
                     ctx.workspace_id.as_str(),
                     &subject,
                     &e.event_type,

@@ -13,6 +13,7 @@ use tgcrm_domain::{Decider, DomainFact};
 
 use crate::args;
 use crate::db::{Db, SqlError};
+use crate::personal::KeyRing;
 use crate::upcast::upcast;
 
 #[derive(Debug, thiserror::Error)]
@@ -56,12 +57,16 @@ const CURRENT: &str = "\
     ORDER BY sequence";
 
 /// Personal fields are stored encrypted; the aggregate decides on plain values.
-async fn reveal(db: &Db, events: &mut [SerializedEvent]) -> Result<(), LoadError> {
+async fn reveal(
+    db: &Db,
+    events: &mut [SerializedEvent],
+    ring: &mut KeyRing,
+) -> Result<(), LoadError> {
     let mut payloads: Vec<(String, serde_json::Value)> = events
         .iter_mut()
         .map(|e| (e.event_type.clone(), std::mem::take(&mut e.payload)))
         .collect();
-    crate::personal::reveal_payloads(db, &mut payloads).await?;
+    crate::personal::reveal_payloads_keeping(db, &mut payloads, ring).await?;
     for (e, (_, p)) in events.iter_mut().zip(payloads) {
         e.payload = p;
     }
@@ -85,7 +90,7 @@ async fn all_events<A: Decider>(
                 .await?
         }
     };
-    reveal(db, &mut events).await?;
+    reveal(db, &mut events, &mut KeyRing::default()).await?;
     Ok(events)
 }
 
@@ -106,6 +111,16 @@ fn decode<A: Decider>(
 /// An aggregate as of now. One that does not exist loads as the default
 /// (not yet created) state at version 0.
 pub async fn load<A: Decider>(db: &Db, aggregate_id: &str) -> Result<Loaded<A>, LoadError> {
+    load_keeping_keys(db, aggregate_id, &mut KeyRing::default()).await
+}
+
+/// [`load`], keeping in `ring` the keys that revealed the history (a command
+/// seals its new events with the same subject's key).
+pub async fn load_keeping_keys<A: Decider>(
+    db: &Db,
+    aggregate_id: &str,
+    ring: &mut KeyRing,
+) -> Result<Loaded<A>, LoadError> {
     let rows: Vec<StreamRow> = db.fetch_all(CURRENT, args![A::TYPE, aggregate_id]).await?;
     let (mut state, mut version) = (A::default(), 0);
     let mut events = Vec::with_capacity(rows.len());
@@ -126,7 +141,7 @@ pub async fn load<A: Decider>(db: &Db, aggregate_id: &str) -> Result<Loaded<A>, 
             }
         }
     }
-    reveal(db, &mut events).await?;
+    reveal(db, &mut events, ring).await?;
     for (seq, event) in decode::<A>(events)? {
         state.evolve(event);
         version = seq;

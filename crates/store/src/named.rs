@@ -11,7 +11,7 @@ use tgcrm_domain::{Clock, DomainFact, WorkspaceId};
 
 use crate::append::{AppendError, NewEvent, StreamWrite, append_in};
 use crate::commands::{CommandContext, CommandError, CommandOutcome, MAX_ATTEMPTS};
-use crate::load::load;
+use crate::load::{load, load_keeping_keys};
 use crate::notify::EventStore;
 use crate::reader::stream_head;
 
@@ -72,7 +72,8 @@ pub async fn execute_named<A: Named>(
     let db = store.db();
     let workspace = ctx.workspace_id.to_string();
     for attempt in 1..=MAX_ATTEMPTS {
-        let loaded = load::<A>(db, aggregate_id)
+        let mut ring = crate::personal::KeyRing::default();
+        let loaded = load_keeping_keys::<A>(db, aggregate_id, &mut ring)
             .await
             .map_err(CommandError::Load)?;
         let mut state = loaded.state;
@@ -174,6 +175,7 @@ pub async fn execute_named<A: Named>(
             for e in &mut new_events {
                 crate::personal::protect(
                     db,
+                    &mut ring,
                     &workspace,
                     &subject,
                     &e.event_type,

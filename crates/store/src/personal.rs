@@ -162,11 +162,20 @@ async fn key_for(
     Ok(row.and_then(|r| r.key))
 }
 
+/// The keys one command has read: the ones that revealed its aggregate's
+/// history, then the one that seals its new events. A command reads each
+/// subject's key once; the ring lives no longer than the command, so an
+/// erasure is seen by the next one. (One racing the command itself makes no
+/// difference: what it seals with a key destroyed meanwhile nobody can read.)
+#[derive(Default)]
+pub struct KeyRing(HashMap<Owner, Option<ChaCha20Poly1305>>);
+
 /// Encrypt the personal fields of `payload` for `subject`. After erasure
 /// (no key) the fields are written as `[erased]`: nothing new about an
 /// erased subject is ever stored readable.
 pub async fn protect(
     db: &Db,
+    ring: &mut KeyRing,
     workspace: &str,
     subject: &str,
     event_type: &str,
@@ -176,15 +185,18 @@ pub async fn protect(
     if personal_paths(event_type).is_empty() {
         return Ok(());
     }
-    let cipher = key_for(db, workspace, subject, now)
-        .await?
-        .as_deref()
-        .and_then(cipher);
+    let owner = (workspace.to_owned(), subject.to_owned());
+    if !ring.0.contains_key(&owner) {
+        let key = key_for(db, workspace, subject, now).await?;
+        ring.0
+            .insert(owner.clone(), key.as_deref().and_then(cipher));
+    }
+    let cipher = ring.0.get(&owner).and_then(Option::as_ref);
     for_each_personal(event_type, payload, &mut |v| {
         if let Value::String(s) = v
             && !s.starts_with(PREFIX)
         {
-            *v = match &cipher {
+            *v = match cipher {
                 Some(c) => seal(c, workspace, subject, s)
                     .map(Value::String)
                     .unwrap_or_else(|| Value::String(ERASED.into())),
@@ -292,16 +304,25 @@ pub async fn reveal_events(db: &Db, events: &mut [StoredEvent]) -> Result<(), Sq
 
 /// Decrypt `(event_type, payload)` pairs in place.
 pub async fn reveal_payloads(db: &Db, payloads: &mut [(String, Value)]) -> Result<(), SqlError> {
+    reveal_payloads_keeping(db, payloads, &mut KeyRing::default()).await
+}
+
+/// [`reveal_payloads`], reading only the keys `ring` lacks and keeping them there.
+pub async fn reveal_payloads_keeping(
+    db: &Db,
+    payloads: &mut [(String, Value)],
+    ring: &mut KeyRing,
+) -> Result<(), SqlError> {
     let mut found = HashSet::new();
     for (t, p) in payloads.iter_mut() {
         owners_in(t, p, &mut found);
     }
-    if found.is_empty() {
-        return Ok(());
+    found.retain(|o| !ring.0.contains_key(o));
+    if !found.is_empty() {
+        ring.0.extend(ciphers(db, &found).await?);
     }
-    let keys = ciphers(db, &found).await?;
     for (t, p) in payloads.iter_mut() {
-        reveal_with(t, p, &keys);
+        reveal_with(t, p, &ring.0);
     }
     Ok(())
 }
