@@ -45,9 +45,8 @@ impl EventFilter {
 /// it narrow reads every event of that type in the log and sorts them, on
 /// every poll of every subscriber. SQLite, which keeps no statistics, always
 /// guesses so (seconds per read at a million tickets); Postgres does on a
-/// table it has not analyzed yet (autovacuum off, or a young log), and its
-/// generic plan for a prepared read cannot see how near the checkpoint is to
-/// the end of the log: 4.7 ms instead of 0.4 ms per read at 28k events.
+/// table it has not analyzed yet (autovacuum off, or a young log): 4.7 ms
+/// instead of 0.4 ms per read at 28k events.
 struct IndexPlan {
     backend: Backend,
     workspace: bool,
@@ -385,40 +384,6 @@ mod tests {
             .join("\n")
     }
 
-    fn strings(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| (*s).to_owned()).collect()
-    }
-
-    #[tokio::test]
-    async fn sqlite_reads_a_subscribers_filter_from_its_checkpoint_not_through_an_index() {
-        // Given the filters projectors and reactors read with
-        let filters = [
-            EventFilter {
-                aggregate_types: strings(&["ticket", "workspace"]),
-                ..EventFilter::default()
-            },
-            EventFilter {
-                aggregate_type: Some("ticket".into()),
-                event_types: strings(&["TicketOpened", "PriorityChanged"]),
-                ..EventFilter::default()
-            },
-            EventFilter {
-                event_types: strings(&["AgentReplied"]),
-                ..EventFilter::default()
-            },
-        ];
-        for filter in &filters {
-            // When SQLite plans the read
-            let plan = sqlite_plan(filter).await;
-            // Then it walks the log from the checkpoint in order, no sort
-            assert!(
-                plan.contains("USING INTEGER PRIMARY KEY (rowid>?)")
-                    && !plan.contains("TEMP B-TREE"),
-                "{filter:?}: {plan}"
-            );
-        }
-    }
-
     #[tokio::test]
     async fn sqlite_reads_one_stream_or_one_workspace_through_their_indexes() {
         let stream = EventFilter {
@@ -435,7 +400,7 @@ mod tests {
 
         let workspace = EventFilter {
             workspace_id: Some("acme".into()),
-            aggregate_types: strings(&["ticket"]),
+            aggregate_types: vec!["ticket".to_owned()],
             ..EventFilter::default()
         };
         let plan = sqlite_plan(&workspace).await;

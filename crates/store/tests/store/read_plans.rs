@@ -1,6 +1,6 @@
-//! How Postgres runs a subscriber's read: the walk of the global order from
-//! its checkpoint, whatever the planner knows about the log. (SQLite's plans
-//! are checked by the reader's unit tests: it keeps no statistics at all.)
+//! How each database runs a subscriber's read: the walk of the global order
+//! from its checkpoint, whatever the planner knows about the log. (SQLite's
+//! plans for one stream and one workspace are in the reader's unit tests.)
 
 use tgcrm_store::reader::{EventFilter, read_statement};
 use tgcrm_store::{Backend, Db, Position, args};
@@ -22,6 +22,55 @@ async fn plan(db: &Db, filter: &EventFilter, after: Position) -> String {
 
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// The filters projectors and reactors read with.
+fn subscriber_filters() -> [EventFilter; 3] {
+    [
+        EventFilter {
+            aggregate_types: strings(&["ticket", "workspace"]),
+            ..EventFilter::default()
+        },
+        EventFilter {
+            aggregate_type: Some("ticket".into()),
+            event_types: strings(&["TicketOpened", "PriorityChanged"]),
+            ..EventFilter::default()
+        },
+        EventFilter {
+            event_types: strings(&["AgentReplied"]),
+            ..EventFilter::default()
+        },
+    ]
+}
+
+#[derive(sqlx::FromRow)]
+struct SqlitePlanRow {
+    detail: String,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_reads_a_subscribers_filter_from_its_checkpoint_not_through_an_index() {
+    let test_db = tgcrm_testkit::sqlite().await;
+    for filter in &subscriber_filters() {
+        // When SQLite plans the read
+        let (sql, args) = read_statement(Backend::Sqlite, Position::new(0, 42), 200, filter);
+        let rows: Vec<SqlitePlanRow> = test_db
+            .db
+            .fetch_all(&format!("EXPLAIN QUERY PLAN {sql}"), args)
+            .await
+            .unwrap();
+        let plan = rows
+            .into_iter()
+            .map(|r| r.detail)
+            .collect::<Vec<_>>()
+            .join("\n");
+        // Then it walks the log from the checkpoint in order, no sort
+        assert!(
+            plan.contains("USING INTEGER PRIMARY KEY (rowid>?)") && !plan.contains("TEMP B-TREE"),
+            "{filter:?}: {plan}"
+        );
+    }
+    test_db.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,22 +106,7 @@ async fn postgres_reads_a_subscribers_filter_along_the_global_order_before_any_a
     let checkpoint = Position::new(near.transaction_id, near.position);
 
     // And the filters projectors and reactors read with
-    let filters = [
-        EventFilter {
-            aggregate_types: strings(&["ticket", "workspace"]),
-            ..EventFilter::default()
-        },
-        EventFilter {
-            aggregate_type: Some("ticket".into()),
-            event_types: strings(&["TicketOpened", "PriorityChanged"]),
-            ..EventFilter::default()
-        },
-        EventFilter {
-            event_types: strings(&["AgentReplied"]),
-            ..EventFilter::default()
-        },
-    ];
-    for filter in &filters {
+    for filter in &subscriber_filters() {
         // When Postgres plans a read from a checkpoint near the end
         let plan = plan(&db, filter, checkpoint).await;
         // Then it walks the global order from there, not every event of a type
