@@ -2,7 +2,8 @@
 //!
 //! A batched projector loads the rows a batch touches with [`fetch_in`],
 //! folds the batch's events into them in memory, then writes each changed row
-//! once with [`insert`] and removes rows with [`delete_in`].
+//! once with [`insert`] (or [`append`], for rows only ever added) and removes
+//! rows with [`delete_in`].
 //!
 //! On Postgres each of them is one statement whatever the batch's size, with
 //! one array parameter per column (`INSERT … SELECT * FROM UNNEST($1::text[],
@@ -110,6 +111,27 @@ pub async fn insert(
         affected += tx.execute(&sql, args).await?;
     }
     Ok(affected)
+}
+
+/// Add `rows` to `table`, rows that no unique index of the table can have
+/// already (a conflict fails the statement). On Postgres one binary `COPY`
+/// (each value of its column's exact type: see `tgcrm_store::copy_in`),
+/// which writes a table's new rows a page at a time; on SQLite the same
+/// multi-row `INSERT`s as [`insert`].
+pub async fn append(
+    tx: &mut Tx,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Arg>>,
+) -> Result<u64, SqlError> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    if tx.backend() == Backend::Postgres {
+        return tx.copy_in(table, columns, &rows).await;
+    }
+    let head = format!("INSERT INTO {table} ({})", columns.join(", "));
+    insert(tx, &head, "", rows).await
 }
 
 /// Empty columns for `rows`, when each column's values are of one type

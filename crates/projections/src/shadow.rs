@@ -117,11 +117,34 @@ async fn shadow_tx(db: &Db, schema: &str) -> anyhow::Result<Tx> {
     Ok(tx)
 }
 
-async fn analyze(db: &Db, schema: &str, projector: &dyn Projector) -> anyhow::Result<()> {
-    for table in projector.tables() {
-        db.execute(&format!("ANALYZE {schema}.{table}"), vec![])
+/// How closely [`analyze`] samples a table.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sample {
+    /// Postgres's default (`default_statistics_target`, 30,000 rows at
+    /// 100): for the finished tables, which the API's queries plan with.
+    Full,
+    /// A tenth of that, while a table fills: a batch's lookups by key need
+    /// only the table's size and its keys' spread, and the rebuild analyzes
+    /// each table nine times or so on the way (see [`Build::apply`]).
+    Rough,
+}
+
+async fn analyze(
+    db: &Db,
+    schema: &str,
+    projector: &dyn Projector,
+    sample: Sample,
+) -> anyhow::Result<()> {
+    let mut tx = db.begin().await?;
+    if sample == Sample::Rough {
+        tx.execute("SET LOCAL default_statistics_target = 10", vec![])
             .await?;
     }
+    for table in projector.tables() {
+        tx.execute(&format!("ANALYZE {schema}.{table}"), vec![])
+            .await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 
@@ -257,7 +280,7 @@ impl<'p, P: Deref<Target = dyn Projector + 'p>> Build<P> {
         if let Some(schema) = &self.schema
             && n.is_power_of_two()
         {
-            analyze(db, schema, p).await?;
+            analyze(db, schema, p, Sample::Rough).await?;
         }
         Ok(())
     }
@@ -314,7 +337,7 @@ impl<'p, P: Deref<Target = dyn Projector + 'p>> Build<P> {
         tx.commit().await?;
         // Statistics of the finished tables: without them a filtered list
         // can pick a plan a hundred times slower.
-        analyze(db, &schema, p).await?;
+        analyze(db, &schema, p, Sample::Full).await?;
         // Swap: catch up the last events, then move the new tables into place.
         let mut tx = shadow_tx(db, &schema).await?;
         let (last, n) = drain_into(db, &mut tx, p, position, &mut progress).await?;

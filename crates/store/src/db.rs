@@ -363,6 +363,20 @@ impl Tx {
 
     query_methods!((&mut self), self, t => &mut **t, t => &mut **t);
 
+    /// Add `rows` to `table` with one binary `COPY` (Postgres only; see
+    /// [`crate::copy_in`] for what the rows' values must be).
+    pub async fn copy_in(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: &[Vec<Arg>],
+    ) -> Result<u64, SqlError> {
+        match self {
+            Self::Postgres(t) => crate::copy_in::copy_in(t, table, columns, rows).await,
+            Self::Sqlite(_) => Err(SqlError::Protocol("COPY is Postgres's".into())),
+        }
+    }
+
     pub async fn commit(self) -> Result<(), SqlError> {
         match self {
             Self::Postgres(t) => t.commit().await,

@@ -8,6 +8,7 @@ pub mod append;
 pub mod checkpoints;
 pub mod clock;
 pub mod commands;
+pub mod copy_in;
 pub mod db;
 pub mod event;
 pub mod export;

@@ -38,6 +38,16 @@ const SCHEMA: &[&str] = &[
     "CREATE UNIQUE INDEX IF NOT EXISTS audit_chain_event ON audit_chain (event_id)",
 ];
 
+const COLUMNS: &[&str] = &[
+    "workspace_id",
+    "chain_index",
+    "transaction_id",
+    "position",
+    "event_id",
+    "prev_hash",
+    "hash",
+];
+
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct ChainHead {
     pub workspace_id: String,
@@ -96,7 +106,7 @@ impl Projector for AuditChainProjector {
     }
 
     /// Links the batch in memory from each workspace's head, then writes the
-    /// links with one multi-row insert. A chain links its workspace's events
+    /// links with one `COPY` (Postgres) or multi-row insert (SQLite). A chain links its workspace's events
     /// in the order the ordered reader hands them out, so an event is linked
     /// already (a batch applied again) exactly when it is not after its
     /// workspace's head: it is skipped, without a lookup by event id.
@@ -135,13 +145,9 @@ impl Projector for AuditChainProjector {
             ]);
             *head = (index, hash, event.position);
         }
-        bulk::insert(
-            tx,
-            "INSERT INTO audit_chain (workspace_id, chain_index, transaction_id, position, event_id, prev_hash, hash)",
-            "ON CONFLICT DO NOTHING",
-            rows,
-        )
-        .await?;
+        // Only ever added: a link is written once, after its workspace's
+        // head (a `COPY` on Postgres; a link written twice would fail it).
+        bulk::append(tx, "audit_chain", COLUMNS, rows).await?;
         Ok(())
     }
 }

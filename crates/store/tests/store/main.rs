@@ -7,6 +7,7 @@
 
 mod append;
 mod concurrency;
+mod copy_in;
 mod read_plans;
 mod reader;
 mod repositories;
