@@ -113,11 +113,16 @@ pub async fn insert(
     Ok(affected)
 }
 
+/// Batches from this many rows go to Postgres as a `COPY`: it costs a
+/// round trip more than an `INSERT` (the server answers the `COPY` before
+/// it takes the rows), which a live batch of a few events would notice.
+const COPY_FROM_ROWS: usize = 64;
+
 /// Add `rows` to `table`, rows that no unique index of the table can have
-/// already (a conflict fails the statement). On Postgres one binary `COPY`
-/// (each value of its column's exact type: see `tgcrm_store::copy_in`),
-/// which writes a table's new rows a page at a time; on SQLite the same
-/// multi-row `INSERT`s as [`insert`].
+/// already (a conflict fails the statement). On Postgres a large batch is
+/// one binary `COPY` (each value of its column's exact type: see
+/// `tgcrm_store::copy_in`), which writes a table's new rows a page at a
+/// time; otherwise the same multi-row `INSERT`s as [`insert`].
 pub async fn append(
     tx: &mut Tx,
     table: &str,
@@ -127,7 +132,7 @@ pub async fn append(
     if rows.is_empty() {
         return Ok(0);
     }
-    if tx.backend() == Backend::Postgres {
+    if tx.backend() == Backend::Postgres && rows.len() >= COPY_FROM_ROWS {
         return tx.copy_in(table, columns, &rows).await;
     }
     let head = format!("INSERT INTO {table} ({})", columns.join(", "));
