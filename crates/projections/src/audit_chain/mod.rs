@@ -106,8 +106,9 @@ impl Projector for AuditChainProjector {
     }
 
     /// Links the batch in memory from each workspace's head, then writes the
-    /// links with one `COPY` (Postgres) or multi-row insert (SQLite). A chain links its workspace's events
-    /// in the order the ordered reader hands them out, so an event is linked
+    /// links with [`bulk::append`] (a replay's batches as one `COPY` on
+    /// Postgres). A chain links its workspace's events in the order the
+    /// ordered reader hands them out, so an event is linked
     /// already (a batch applied again) exactly when it is not after its
     /// workspace's head: it is skipped, without a lookup by event id.
     async fn apply_batch(&self, tx: &mut Tx, events: &[StoredEvent]) -> anyhow::Result<()> {
