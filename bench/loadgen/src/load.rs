@@ -10,6 +10,7 @@ use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use tgcrm_store::Db;
+use tgcrm_store::copy_in::copy_in_data;
 use tokio::sync::mpsc;
 
 use crate::dataset::{Generator, KeyRow, Output, Row, Spec, Tally};
@@ -122,10 +123,6 @@ fn keys_csv(keys: &[KeyRow], workspace: &str) -> String {
     out
 }
 
-/// Bytes per COPY message. A whole 20,000-row chunk in one `send` once left
-/// the server waiting for data the client never sent (1M-ticket load).
-const COPY_PIECE: usize = 256 * 1024;
-
 /// Load the dataset described by `spec` into `url` (migrated first).
 pub async fn run(url: &str, spec: Spec, chunk: usize, label: String) -> anyhow::Result<LoadReport> {
     let db = Db::connect(url).await.context("connecting")?;
@@ -139,25 +136,19 @@ pub async fn run(url: &str, spec: Spec, chunk: usize, label: String) -> anyhow::
             while let Some(Chunk::Rows(rows, keys)) = rx.recv().await {
                 let mut conn = pool.acquire().await?;
                 if !keys.is_empty() {
-                    let mut copy = conn
-                        .copy_in_raw(
-                            "COPY personal_keys (workspace_id, subject, key, created_at) FROM STDIN WITH (FORMAT csv)",
-                        )
-                        .await?;
-                    for piece in keys_csv(&keys, &workspace).as_bytes().chunks(COPY_PIECE) {
-                        copy.send(piece).await?;
-                    }
-                    copy.finish().await?;
-                }
-                let mut copy = conn
-                    .copy_in_raw(&format!(
-                        "COPY events ({EVENT_COLUMNS}) FROM STDIN WITH (FORMAT csv)"
-                    ))
+                    copy_in_data(
+                        &mut conn,
+                        "COPY personal_keys (workspace_id, subject, key, created_at) FROM STDIN WITH (FORMAT csv)",
+                        keys_csv(&keys, &workspace).as_bytes(),
+                    )
                     .await?;
-                for piece in events_csv(&rows, &workspace).as_bytes().chunks(COPY_PIECE) {
-                    copy.send(piece).await?;
                 }
-                copy.finish().await?;
+                copy_in_data(
+                    &mut conn,
+                    &format!("COPY events ({EVENT_COLUMNS}) FROM STDIN WITH (FORMAT csv)"),
+                    events_csv(&rows, &workspace).as_bytes(),
+                )
+                .await?;
             }
             "postgres"
         }
