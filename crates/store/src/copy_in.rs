@@ -10,7 +10,7 @@
 //! Postgres refuses the whole copy. A `COPY` has no `ON CONFLICT`: a row
 //! that breaks a unique index fails the statement.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use crate::db::{Arg, SqlError};
@@ -120,14 +120,13 @@ fn jsonb(buf: &mut Vec<u8>, text: &[u8]) -> Result<(), SqlError> {
     Ok(())
 }
 
-/// `timestamptz`'s binary form: microseconds since 2000-01-01 00:00 UTC.
+/// 2000-01-01 00:00 UTC, Postgres's epoch, in microseconds since 1970's.
+const POSTGRES_EPOCH_MICROS: i64 = 946_684_800_000_000;
+
+/// `timestamptz`'s binary form: microseconds since Postgres's epoch.
 fn micros_since_2000(t: &DateTime<Utc>) -> Result<i64, SqlError> {
-    let epoch = Utc
-        .with_ymd_and_hms(2000, 1, 1, 0, 0, 0)
-        .single()
-        .ok_or_else(|| invalid("the Postgres epoch"))?;
-    (*t - epoch)
-        .num_microseconds()
+    t.timestamp_micros()
+        .checked_sub(POSTGRES_EPOCH_MICROS)
         .ok_or_else(|| invalid("a time out of Postgres's range"))
 }
 
@@ -138,6 +137,7 @@ fn invalid(what: &str) -> SqlError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     #[test]
     fn a_row_is_its_field_count_then_each_value_by_length() {
