@@ -59,23 +59,17 @@ pub struct ChainHead {
     pub hash: String,
 }
 
+/// A workspace's newest link.
+const HEAD: &str = "SELECT workspace_id, chain_index, transaction_id, position, event_id, prev_hash, hash \
+     FROM audit_chain WHERE workspace_id = $1 ORDER BY chain_index DESC LIMIT 1";
+
 async fn head_in(tx: &mut Tx, workspace: &str) -> Result<Option<ChainHead>, SqlError> {
-    tx.fetch_optional(
-        "SELECT workspace_id, chain_index, transaction_id, position, event_id, prev_hash, hash FROM audit_chain \
-         WHERE workspace_id = $1 ORDER BY chain_index DESC LIMIT 1",
-        args![workspace],
-    )
-    .await
+    tx.fetch_optional(HEAD, args![workspace]).await
 }
 
 /// The newest link of a workspace's chain.
 pub async fn head(db: &Db, workspace: &str) -> Result<Option<ChainHead>, SqlError> {
-    db.fetch_optional(
-        "SELECT workspace_id, chain_index, transaction_id, position, event_id, prev_hash, hash FROM audit_chain \
-         WHERE workspace_id = $1 ORDER BY chain_index DESC LIMIT 1",
-        args![workspace],
-    )
-    .await
+    db.fetch_optional(HEAD, args![workspace]).await
 }
 
 #[async_trait]
