@@ -35,18 +35,17 @@ done
 psql_admin() { PGOPTIONS="-c client_min_messages=warning" psql -h 127.0.0.1 -U postgres -d postgres -qAt "$@"; }
 template=tgcrm_pairs_history
 copy=tgcrm_pairs_run
+out=$(mktemp -d)
 cleanup() {
   psql_admin -c "DROP DATABASE IF EXISTS $copy" -c "DROP DATABASE IF EXISTS $template" || true
 }
-trap cleanup EXIT
-
+trap 'cleanup; rm -rf "$out"' EXIT
 cleanup
 psql_admin -c "CREATE DATABASE $template"
 "$BENCH" load --database-url "$PG/$template?sslmode=disable" --label pairs \
   --tickets "$TICKETS" --events "$EVENTS" --open "$((TICKETS / 10))" > /dev/null
 
 cpu_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
-out=$(mktemp -d)
 run() { # name binary
   psql_admin -c "DROP DATABASE IF EXISTS $copy" -c "CREATE DATABASE $copy TEMPLATE $template"
   psql_admin -c "CHECKPOINT"
@@ -69,4 +68,3 @@ done
 awk '{ split($2, w, "="); split($3, c, "="); n[$1]++; wall[$1] += w[2]; cpu[$1] += c[2] }
   END { for (k in n) printf "%s: mean wall %.1f s, mean machine CPU %.1f s over %d runs\n",
         k, wall[k] / n[k], cpu[k] / n[k], n[k] }' "$out/runs.txt"
-rm -rf "$out"
