@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::args;
-use crate::db::{Backend, Db, SqlError, Tx, is_unique_violation};
+use crate::db::{Arg, Backend, Db, SqlError, Tx, is_unique_violation};
 use crate::event::Metadata;
 use crate::position::Position;
 
@@ -44,14 +44,34 @@ pub enum AppendError {
 struct Appended {
     transaction_id: i64,
     position: i64,
+    sequence: i64,
 }
 
+/// The columns of one event row, in the order of [`row_args`].
+const COLUMNS: &str = "aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, \
+     event_id, workspace_id, actor, source, correlation_id, causation_id, request_id, occurred_at";
+const PER_ROW: usize = 15;
+/// Rows per `INSERT`: SQLite binds at most 32,766 parameters to a statement.
+const ROWS_PER_STATEMENT: usize = 500;
+
 /// Append `events` after `expected_sequence`; returns each event's position.
+///
+/// On Postgres, without a snapshot due, this is one statement and no
+/// transaction around it: a statement is atomic by itself, and `BEGIN` and
+/// `COMMIT` would be two more round trips for every command.
 pub async fn append(
     db: &Db,
     write: &StreamWrite<'_>,
     events: &[NewEvent],
 ) -> Result<Vec<Position>, AppendError> {
+    if db.backend() == Backend::Postgres
+        && write.snapshot.is_none()
+        && events.len() <= ROWS_PER_STATEMENT
+    {
+        let (sql, args) = insert_statement(Backend::Postgres, write, 0, events);
+        let rows: Vec<Appended> = db.fetch_all(&sql, args).await.map_err(classify)?;
+        return Ok(positions(rows));
+    }
     let mut tx = db.begin().await?;
     let positions = append_in(&mut tx, write, events).await?;
     tx.commit().await.map_err(classify)?;
@@ -64,44 +84,11 @@ pub async fn append_in(
     write: &StreamWrite<'_>,
     events: &[NewEvent],
 ) -> Result<Vec<Position>, AppendError> {
-    let returning = match tx.backend() {
-        Backend::Postgres => "RETURNING transaction_id::text::bigint AS transaction_id, position",
-        Backend::Sqlite => "RETURNING 0 AS transaction_id, position",
-    };
-    let sql = format!(
-        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, \
-         event_id, workspace_id, actor, source, correlation_id, causation_id, request_id, occurred_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) {returning}"
-    );
-    let meta = write.metadata;
-    let meta_json = meta.to_json(write.workspace_id);
-    let mut positions = Vec::with_capacity(events.len());
-    for (i, e) in events.iter().enumerate() {
-        let sequence = write.expected_sequence + 1 + i as i64;
-        let row: Appended = tx
-            .fetch_one(
-                &sql,
-                args![
-                    write.aggregate_type,
-                    write.aggregate_id,
-                    sequence,
-                    e.event_type.as_str(),
-                    e.event_version.as_str(),
-                    e.payload.clone(),
-                    meta_json.clone(),
-                    e.event_id.to_string(),
-                    write.workspace_id,
-                    meta.actor.as_str(),
-                    meta.source.as_str(),
-                    meta.correlation_id.clone(),
-                    meta.causation_id.clone(),
-                    meta.request_id.clone(),
-                    e.occurred_at,
-                ],
-            )
-            .await
-            .map_err(classify)?;
-        positions.push(Position::new(row.transaction_id, row.position));
+    let mut out = Vec::with_capacity(events.len());
+    for (chunk, part) in events.chunks(ROWS_PER_STATEMENT).enumerate() {
+        let (sql, args) = insert_statement(tx.backend(), write, chunk * ROWS_PER_STATEMENT, part);
+        let rows: Vec<Appended> = tx.fetch_all(&sql, args).await.map_err(classify)?;
+        out.extend(positions(rows));
     }
     if let Some((seq, payload)) = &write.snapshot {
         tx.execute(
@@ -113,7 +100,71 @@ pub async fn append_in(
         )
         .await?;
     }
-    Ok(positions)
+    Ok(out)
+}
+
+/// One multi-row `INSERT … RETURNING` of `events`, the first of which is the
+/// `offset`-th event after the writer's expected sequence.
+fn insert_statement(
+    backend: Backend,
+    write: &StreamWrite<'_>,
+    offset: usize,
+    events: &[NewEvent],
+) -> (String, Vec<Arg>) {
+    use std::fmt::Write;
+    let returning = match backend {
+        Backend::Postgres => "transaction_id::text::bigint AS transaction_id, position, sequence",
+        Backend::Sqlite => "0 AS transaction_id, position, sequence",
+    };
+    let mut sql = format!("INSERT INTO events ({COLUMNS}) VALUES ");
+    let mut args = Vec::with_capacity(events.len() * PER_ROW);
+    let meta_json = write.metadata.to_json(write.workspace_id);
+    for (i, e) in events.iter().enumerate() {
+        let first = i * PER_ROW + 1;
+        let params: Vec<String> = (first..first + PER_ROW).map(|n| format!("${n}")).collect();
+        let sep = if i == 0 { "" } else { ", " };
+        let _ = write!(sql, "{sep}({})", params.join(", "));
+        let sequence = write.expected_sequence + 1 + (offset + i) as i64;
+        args.extend(row_args(write, &meta_json, sequence, e));
+    }
+    let _ = write!(sql, " RETURNING {returning}");
+    (sql, args)
+}
+
+/// One event's values, in the order of [`COLUMNS`].
+fn row_args(
+    write: &StreamWrite<'_>,
+    meta_json: &serde_json::Value,
+    sequence: i64,
+    e: &NewEvent,
+) -> Vec<Arg> {
+    let meta = write.metadata;
+    args![
+        write.aggregate_type,
+        write.aggregate_id,
+        sequence,
+        e.event_type.as_str(),
+        e.event_version.as_str(),
+        e.payload.clone(),
+        meta_json.clone(),
+        e.event_id.to_string(),
+        write.workspace_id,
+        meta.actor.as_str(),
+        meta.source.as_str(),
+        meta.correlation_id.clone(),
+        meta.causation_id.clone(),
+        meta.request_id.clone(),
+        e.occurred_at,
+    ]
+}
+
+/// The positions of the inserted rows in the order of their sequences
+/// (`RETURNING` promises no order).
+fn positions(mut rows: Vec<Appended>) -> Vec<Position> {
+    rows.sort_by_key(|r| r.sequence);
+    rows.into_iter()
+        .map(|r| Position::new(r.transaction_id, r.position))
+        .collect()
 }
 
 fn classify(e: SqlError) -> AppendError {

@@ -4,7 +4,7 @@
 
 use tgcrm_domain::{Clock, Decider, DomainFact, Refusal, WorkspaceId};
 
-use crate::append::{AppendError, NewEvent, StreamWrite, append_in};
+use crate::append::{AppendError, NewEvent, StreamWrite, append, append_in};
 use crate::event::Metadata;
 use crate::load::{LoadError, load_keeping_keys};
 use crate::notify::EventStore;
@@ -217,6 +217,9 @@ async fn append_with(
     events: &[NewEvent],
     side_writes: &[SideWrite],
 ) -> Result<Vec<Position>, AppendError> {
+    if side_writes.is_empty() {
+        return append(db, write, events).await;
+    }
     let mut tx = db.begin().await?;
     let positions = append_in(&mut tx, write, events).await?;
     for w in side_writes {

@@ -333,3 +333,84 @@ both_backends!(
             && e.source == "api"));
     }
 );
+
+#[derive(sqlx::FromRow)]
+struct SnapshotRow {
+    last_sequence: i64,
+}
+
+both_backends!(
+    a_long_write_is_stored_in_order_with_its_snapshot,
+    |db: Db| async move {
+        // More events than one statement takes (500), written at once with a
+        // snapshot due: the transaction's path, several statements.
+        use tgcrm_domain::Decider;
+        let id = TicketId::new();
+        let mut ticket = Ticket::default();
+        let mut events =
+            decide(&ticket, TicketCommand::Open(open("acme", id, "Long")), t0()).unwrap();
+        for e in &events {
+            ticket.evolve(e.clone());
+        }
+        while events.len() < 1_201 {
+            let more = decide(
+                &ticket,
+                staff_says(MessageVisibility::Internal, "note"),
+                t0(),
+            )
+            .unwrap();
+            for e in &more {
+                ticket.evolve(e.clone());
+            }
+            events.extend(more);
+        }
+        let meta = Metadata::new("test:writer", Source::System);
+        let id = id.to_string();
+        let snapshot = serde_json::to_value(&ticket).unwrap();
+        let write = StreamWrite {
+            aggregate_type: "ticket",
+            aggregate_id: &id,
+            workspace_id: "acme",
+            expected_sequence: 0,
+            metadata: &meta,
+            snapshot: Some((1_201, snapshot)),
+        };
+        let positions = append(&db, &write, &new_events(&events)).await.unwrap();
+        assert_eq!(positions.len(), 1_201);
+        assert!(
+            positions.windows(2).all(|w| w[0] < w[1]),
+            "positions follow the sequences"
+        );
+        let stream = read_stream(&db, "ticket", &id, 0, 2_000).await.unwrap();
+        assert_eq!(stream.len(), 1_201);
+        assert!(stream.iter().zip(1..).all(|(e, n)| e.sequence == n));
+        let snap: SnapshotRow = db
+            .fetch_one(
+                "SELECT last_sequence FROM snapshots WHERE aggregate_id = $1",
+                tgcrm_store::args![id.clone()],
+            )
+            .await
+            .unwrap();
+        assert_eq!(snap.last_sequence, 1_201);
+        let loaded = load_ticket(&db, &id.parse().unwrap()).await.unwrap();
+        assert_eq!(loaded.version, 1_201);
+        assert_eq!(loaded.state, ticket);
+
+        // A short write after it: one statement on Postgres, positions after
+        // the long write's, in sequence order.
+        let more = decide(&ticket, staff_says(MessageVisibility::Public, "done"), t0()).unwrap();
+        let short = StreamWrite {
+            expected_sequence: 1_201,
+            snapshot: None,
+            ..write
+        };
+        let after = append(&db, &short, &new_events(&more)).await.unwrap();
+        assert_eq!(after.len(), more.len());
+        assert!(after[0] > positions[1_200]);
+        let late = append(&db, &short, &new_events(&more)).await;
+        assert!(
+            matches!(late, Err(AppendError::Conflict)),
+            "a second writer of sequence 1,202 loses: {late:?}"
+        );
+    }
+);
