@@ -229,15 +229,27 @@ impl<E: tgcrm_domain::Refusal + Into<ApiError>> From<CommandError<E>> for ApiErr
 
 impl From<tgcrm_store::SqlError> for ApiError {
     fn from(e: tgcrm_store::SqlError) -> Self {
-        match &e {
-            tgcrm_store::SqlError::PoolTimedOut
-            | tgcrm_store::SqlError::Io(_)
-            | tgcrm_store::SqlError::PoolClosed => {
-                tracing::error!(error = %e, "database unavailable");
-                Self::Unavailable("the database is not reachable right now; retry shortly".into())
-            }
-            _ => Self::Internal(anyhow::Error::new(e)),
+        if database_unreachable(&e) {
+            tracing::error!(error = %e, "database unavailable");
+            return Self::Unavailable(
+                "the database is not reachable right now; retry shortly".into(),
+            );
         }
+        Self::Internal(anyhow::Error::new(e))
+    }
+}
+
+/// The pool could not get a working connection, or the statement found its
+/// connection ended by the server (a restart: `57P01`–`57P03`) or lost
+/// (class `08`): worth a retry, not a bug.
+fn database_unreachable(e: &tgcrm_store::SqlError) -> bool {
+    use tgcrm_store::SqlError;
+    match e {
+        SqlError::PoolTimedOut | SqlError::Io(_) | SqlError::PoolClosed => true,
+        SqlError::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")),
+        _ => false,
     }
 }
 
