@@ -219,8 +219,9 @@ async fn ciphers(
     owners: &HashSet<Owner>,
 ) -> Result<HashMap<Owner, Option<ChaCha20Poly1305>>, SqlError> {
     let mut out = HashMap::new();
-    // By workspace, then `subject IN (…)`: one walk of the primary key per
-    // chunk, with statement texts few enough to stay prepared.
+    // By workspace, then `subject IN (…)`: each subject one probe of the
+    // primary key (subject first, see migration 0011), with statement texts
+    // few enough to stay prepared.
     let mut by_workspace: HashMap<&str, Vec<&str>> = HashMap::new();
     for (ws, subject) in owners {
         by_workspace.entry(ws).or_default().push(subject);
@@ -230,11 +231,7 @@ async fn ciphers(
         for n in in_list::chunks(rest.len(), 256) {
             let (now, later) = rest.split_at(n);
             rest = later;
-            let sql = format!(
-                "SELECT workspace_id, subject, key FROM personal_keys \
-                 WHERE workspace_id = $1 AND subject IN ({})",
-                in_list::placeholders(2, n)
-            );
+            let sql = keys_statement(n);
             let mut a = vec![crate::db::Arg::from(ws)];
             a.extend(now.iter().map(|s| crate::db::Arg::from(*s)));
             for r in db.fetch_all::<OwnedKeyRow>(&sql, a).await? {
@@ -249,6 +246,15 @@ async fn ciphers(
         out.entry(o.clone()).or_insert(None);
     }
     Ok(out)
+}
+
+/// The read of `n` subjects' keys in one workspace (`$1`, then `$2`…).
+pub fn keys_statement(n: usize) -> String {
+    format!(
+        "SELECT workspace_id, subject, key FROM personal_keys \
+         WHERE workspace_id = $1 AND subject IN ({})",
+        in_list::placeholders(2, n)
+    )
 }
 
 /// Adds the owners of the sealed fields in `payload` to `found`; whether it has any.

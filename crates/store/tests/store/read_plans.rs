@@ -127,3 +127,53 @@ async fn postgres_reads_a_subscribers_filter_along_the_global_order_before_any_a
     assert!(plan.contains("events_pkey"), "{plan}");
     test_db.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_looks_up_a_batch_of_keys_by_subject_in_a_plan_made_while_the_table_was_small() {
+    let test_db = tgcrm_testkit::postgres().await;
+    let db = test_db.db.clone();
+    // Given a plan of the key lookup made (and kept, as a prepared
+    // statement's generic plan is) while the workspace had five customers
+    db.execute(
+        "INSERT INTO personal_keys (workspace_id, subject, key, created_at) \
+         SELECT 'acme', 'tg:' || n, 'k', now() FROM generate_series(1, 5) AS n",
+        args![],
+    )
+    .await
+    .unwrap();
+    let mut tx = db.begin().await.unwrap();
+    tx.execute("SET LOCAL plan_cache_mode = force_generic_plan", args![])
+        .await
+        .unwrap();
+    let sql = tgcrm_store::personal::keys_statement(4);
+    tx.execute(&format!("PREPARE keys AS {sql}"), args![])
+        .await
+        .unwrap();
+    let lookup = "EXECUTE keys('acme', 'tg:1', 'tg:2', 'tg:3', 'tg:4')";
+    tx.execute(lookup, args![]).await.unwrap();
+    // When the workspace has grown to 20,000 customers
+    tx.execute(
+        "INSERT INTO personal_keys (workspace_id, subject, key, created_at) \
+         SELECT 'acme', 'tg:' || n, 'k', now() FROM generate_series(6, 20000) AS n",
+        args![],
+    )
+    .await
+    .unwrap();
+    // Then the plan still finds each subject in the index, not by walking
+    // every key of the workspace
+    let rows: Vec<PlanRow> = tx
+        .fetch_all(&format!("EXPLAIN (ANALYZE, COSTS OFF) {lookup}"), args![])
+        .await
+        .unwrap();
+    let plan = rows
+        .into_iter()
+        .map(|r| r.line)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        plan.contains("Index Cond: ((subject = ANY") && !plan.contains("Rows Removed by Filter"),
+        "{plan}"
+    );
+    drop(tx);
+    test_db.finish().await;
+}
