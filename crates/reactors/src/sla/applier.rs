@@ -79,6 +79,14 @@ impl Reactor for SlaApplier {
             )
             .await
             .map_err(retry)?;
+        // The policies first: a workspace without any (a small desk's, or
+        // every one before its first policy) needs no load of the ticket.
+        let candidates = policies::sla_candidates(db, &event.workspace_id)
+            .await
+            .map_err(retry)?;
+        if candidates.is_empty() {
+            return Ok(());
+        }
         let loaded = tgcrm_store::load::load::<Ticket>(db, &event.aggregate_id)
             .await
             .map_err(retry)?;
@@ -86,9 +94,6 @@ impl Reactor for SlaApplier {
         if !ticket.exists() || !ticket.status.is_active() {
             return Ok(());
         }
-        let candidates = policies::sla_candidates(db, &event.workspace_id)
-            .await
-            .map_err(retry)?;
         let Some((policy_id, version, definition)) = choose(&ticket, &candidates) else {
             return Ok(());
         };
