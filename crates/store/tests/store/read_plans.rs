@@ -14,10 +14,12 @@ struct PlanRow {
 async fn plan(db: &Db, filter: &EventFilter, after: Position) -> String {
     let (sql, args) = read_statement(Backend::Postgres, after, 500, filter);
     let rows: Vec<PlanRow> = db.fetch_all(&format!("EXPLAIN {sql}"), args).await.unwrap();
-    rows.into_iter()
-        .map(|r| r.line)
-        .collect::<Vec<_>>()
-        .join("\n")
+    lines(rows.into_iter().map(|r| r.line))
+}
+
+/// A plan's lines as one text.
+fn lines(rows: impl Iterator<Item = String>) -> String {
+    rows.collect::<Vec<_>>().join("\n")
 }
 
 fn strings(v: &[&str]) -> Vec<String> {
@@ -59,11 +61,7 @@ async fn sqlite_reads_a_subscribers_filter_from_its_checkpoint_not_through_an_in
             .fetch_all(&format!("EXPLAIN QUERY PLAN {sql}"), args)
             .await
             .unwrap();
-        let plan = rows
-            .into_iter()
-            .map(|r| r.detail)
-            .collect::<Vec<_>>()
-            .join("\n");
+        let plan = lines(rows.into_iter().map(|r| r.detail));
         // Then it walks the log from the checkpoint in order, no sort
         assert!(
             plan.contains("USING INTEGER PRIMARY KEY (rowid>?)") && !plan.contains("TEMP B-TREE"),
@@ -165,11 +163,7 @@ async fn postgres_looks_up_a_batch_of_keys_by_subject_in_a_plan_made_while_the_t
         .fetch_all(&format!("EXPLAIN (ANALYZE, COSTS OFF) {lookup}"), args![])
         .await
         .unwrap();
-    let plan = rows
-        .into_iter()
-        .map(|r| r.line)
-        .collect::<Vec<_>>()
-        .join("\n");
+    let plan = lines(rows.into_iter().map(|r| r.line));
     assert!(
         plan.contains("Index Cond: ((subject = ANY") && !plan.contains("Rows Removed by Filter"),
         "{plan}"
