@@ -6,7 +6,7 @@ use tgcrm_domain::{Clock, Decider, DomainFact, Refusal, WorkspaceId};
 
 use crate::append::{AppendError, NewEvent, StreamWrite, append, append_in};
 use crate::event::Metadata;
-use crate::load::{LoadError, load_keeping_keys};
+use crate::load::{LoadError, Loaded, load_keeping_keys};
 use crate::notify::EventStore;
 use crate::position::Position;
 use crate::reader::stream_head;
@@ -87,34 +87,84 @@ pub async fn execute_with<A: Decider>(
     side_writes: &[SideWrite],
 ) -> Result<CommandOutcome<A>, CommandError<A::Refused>> {
     let db = store.db();
+    let cache = store.aggregates();
     let _turn = store.turn(aggregate_id).await;
-    for attempt in 1..=MAX_ATTEMPTS {
+    // The first try may decide on the state this process last wrote; every
+    // answer but a successful append is given only from a state just loaded.
+    let mut use_cache = true;
+    let mut attempt = 0;
+    while attempt < MAX_ATTEMPTS {
         let mut ring = crate::personal::KeyRing::default();
-        let loaded = load_keeping_keys::<A>(db, aggregate_id, &mut ring).await?;
+        let now = clock.now();
+        let cached = if use_cache {
+            cache.get::<A>(aggregate_id)
+        } else {
+            None
+        };
+        let from_cache = cached.is_some();
+        use_cache = false;
+        // Drop the cached state, load the aggregate and decide again (not
+        // counted as an attempt).
+        macro_rules! reload {
+            () => {{
+                cache.forget::<A>(aggregate_id);
+                continue;
+            }};
+        }
+        // Answer with `$answer` from a state just loaded; from a cached one,
+        // reload first.
+        macro_rules! answer {
+            ($answer:expr) => {{
+                if from_cache {
+                    reload!();
+                }
+                return $answer;
+            }};
+        }
+        let loaded = match cached {
+            Some(loaded) => loaded,
+            None => {
+                attempt += 1;
+                load_keeping_keys::<A>(db, aggregate_id, &mut ring).await?
+            }
+        };
         let mut state = loaded.state;
         if let Some(ws) = state.workspace()
             && ws != &ctx.workspace_id
         {
-            return Err(CommandError::NotFound);
+            answer!(Err(CommandError::NotFound));
+        }
+        // A cached state holds the subject's personal fields in the clear:
+        // once the key is erased, only the log's (sealed) state will do.
+        if from_cache
+            && let Some(subject) = state.data_subject()
+            && !ring
+                .is_live(db, ctx.workspace_id.as_str(), &subject, now)
+                .await
+                .map_err(CommandError::Append)?
+        {
+            answer!(Err(CommandError::NotFound));
         }
         if let Some(expected) = ctx.expected_version
             && expected != loaded.version
         {
             if state.workspace().is_none() {
-                return Err(CommandError::NotFound);
+                answer!(Err(CommandError::NotFound));
             }
-            return Err(CommandError::VersionMismatch {
+            answer!(Err(CommandError::VersionMismatch {
                 expected,
                 current: loaded.version,
-            });
+            }));
         }
-        let now = clock.now();
         let events = match state.decide(command.clone(), now) {
             Ok(events) => events,
-            Err(e) if e.is_not_found() => return Err(CommandError::NotFound),
-            Err(e) => return Err(CommandError::Refused(e)),
+            Err(e) if e.is_not_found() => answer!(Err(CommandError::NotFound)),
+            Err(e) => answer!(Err(CommandError::Refused(e))),
         };
         if events.is_empty() {
+            if from_cache {
+                reload!();
+            }
             if !side_writes.is_empty() {
                 let mut tx = db.begin().await.map_err(CommandError::Append)?;
                 for w in side_writes {
@@ -179,12 +229,23 @@ pub async fn execute_with<A: Decider>(
         match append_with(db, &write, &new_events, side_writes).await {
             Ok(positions) => {
                 store.notify_appended_at(positions.last().copied());
+                cache.put(
+                    aggregate_id,
+                    Loaded {
+                        state: state.clone(),
+                        version,
+                    },
+                );
                 return Ok(CommandOutcome {
                     state,
                     version,
                     events,
                     position: positions.last().copied(),
                 });
+            }
+            Err(AppendError::Conflict) if from_cache => {
+                tracing::debug!("another process wrote first; loading");
+                reload!();
             }
             Err(AppendError::Conflict) => {
                 tracing::debug!(attempt, "version conflict; deciding again");
@@ -193,7 +254,11 @@ pub async fn execute_with<A: Decider>(
                 }
                 continue;
             }
-            Err(AppendError::Database(e)) => return Err(CommandError::Append(e)),
+            Err(AppendError::Database(e)) => {
+                // Whether it was written is unknown: the next command loads.
+                cache.forget::<A>(aggregate_id);
+                return Err(CommandError::Append(e));
+            }
         }
     }
     Err(CommandError::Contended)

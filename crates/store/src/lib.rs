@@ -4,6 +4,7 @@
 //! API token storage, and the ticket command handler.
 
 pub mod access_log;
+pub mod aggregate_cache;
 pub mod append;
 pub mod checkpoints;
 pub mod clock;

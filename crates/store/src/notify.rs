@@ -70,6 +70,7 @@ pub struct EventStore {
     db: Db,
     wake: Arc<watch::Sender<Appended>>,
     stripes: Arc<Vec<tokio::sync::Mutex<()>>>,
+    aggregates: crate::aggregate_cache::AggregateCache,
 }
 
 /// Commands on one aggregate in this process take turns (a striped lock), so
@@ -84,7 +85,13 @@ impl EventStore {
             db,
             wake: Arc::new(tx),
             stripes: Arc::new((0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect()),
+            aggregates: Default::default(),
         }
+    }
+
+    /// The aggregates this process last wrote (see [`crate::aggregate_cache`]).
+    pub fn aggregates(&self) -> &crate::aggregate_cache::AggregateCache {
+        &self.aggregates
     }
 
     pub fn db(&self) -> &Db {

@@ -170,6 +170,37 @@ async fn key_for(
 #[derive(Default)]
 pub struct KeyRing(HashMap<Owner, Option<ChaCha20Poly1305>>);
 
+impl KeyRing {
+    /// Whether `subject`'s key lives (reading it into the ring, for the
+    /// sealing that follows; created on first use, as sealing would).
+    pub async fn is_live(
+        &mut self,
+        db: &Db,
+        workspace: &str,
+        subject: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, SqlError> {
+        Ok(self.cipher(db, workspace, subject, now).await?.is_some())
+    }
+
+    /// The subject's cipher (`None` once erased), read once per ring.
+    async fn cipher(
+        &mut self,
+        db: &Db,
+        workspace: &str,
+        subject: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<&ChaCha20Poly1305>, SqlError> {
+        let owner = (workspace.to_owned(), subject.to_owned());
+        if !self.0.contains_key(&owner) {
+            let key = key_for(db, workspace, subject, now).await?;
+            self.0
+                .insert(owner.clone(), key.as_deref().and_then(cipher));
+        }
+        Ok(self.0.get(&owner).and_then(Option::as_ref))
+    }
+}
+
 /// Encrypt the personal fields of `payload` for `subject`. After erasure
 /// (no key) the fields are written as `[erased]`: nothing new about an
 /// erased subject is ever stored readable.
@@ -185,13 +216,7 @@ pub async fn protect(
     if personal_paths(event_type).is_empty() {
         return Ok(());
     }
-    let owner = (workspace.to_owned(), subject.to_owned());
-    if !ring.0.contains_key(&owner) {
-        let key = key_for(db, workspace, subject, now).await?;
-        ring.0
-            .insert(owner.clone(), key.as_deref().and_then(cipher));
-    }
-    let cipher = ring.0.get(&owner).and_then(Option::as_ref);
+    let cipher = ring.cipher(db, workspace, subject, now).await?;
     for_each_personal(event_type, payload, &mut |v| {
         if let Value::String(s) = v
             && !s.starts_with(PREFIX)

@@ -59,6 +59,10 @@ pub async fn erase(
             detail: "the customer was being erased concurrently; try again".into(),
         },
     })?;
+    // The states this process keeps hold personal fields in the clear; every
+    // command checks the subject's key before using one, but nothing of the
+    // customer's need stay in memory meanwhile.
+    state.store.aggregates().clear();
     state.store.notify_appended();
     Ok(HttpResponse::Ok().json(Erasure {
         telegram_user_id: id.get(),

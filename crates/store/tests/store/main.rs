@@ -5,6 +5,7 @@
 //! repositories reading what we write.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod aggregate_cache;
 mod append;
 mod concurrency;
 mod copy_in;
