@@ -8,7 +8,6 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use sqlx::Row;
 use tgcrm_fake_telegram::{Call, FakeBotApi};
 use tgcrm_webhooks::testing::Receiver;
 
@@ -41,22 +40,6 @@ fn start_bot_node(db_url: &str, name: &str, telegram: &str) -> Node {
         port,
         child,
     }
-}
-
-/// The `application_name` of the connection holding leader lock `name`.
-async fn lock_holder(pool: &sqlx::PgPool, name: &str) -> Option<String> {
-    let key = tgcrm_projections::lock::lock_key(name);
-    let (classid, objid) = ((key >> 32) as u32 as i64, (key & 0xffff_ffff) as u32 as i64);
-    sqlx::query(
-        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-         WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = $1 AND l.objid::bigint = $2",
-    )
-    .bind(classid)
-    .bind(objid)
-    .fetch_optional(pool)
-    .await
-    .unwrap()
-    .map(|r| r.get::<String, _>(0))
 }
 
 /// Chats that received a `sendMessage` with this text.
@@ -110,7 +93,7 @@ async fn killing_the_node_that_sends_loses_no_telegram_message_or_webhook() {
     // Kill the node that sends to Telegram, while it is sending.
     let deadline = Instant::now() + Duration::from_secs(15);
     let holder = loop {
-        if let Some(h) = lock_holder(&pool, "reactor:telegram_outbound").await {
+        if let Some(h) = crate::lock_holder(&pool, "reactor:telegram_outbound").await {
             break h;
         }
         assert!(

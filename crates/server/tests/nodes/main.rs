@@ -140,12 +140,16 @@ async fn reply(client: &reqwest::Client, port: u16, token: &str, ticket: &str) -
         .is_ok_and(|r| r.status().is_success())
 }
 
-async fn projector_holder(pool: &sqlx::PgPool) -> Option<String> {
-    let key = tgcrm_projections::lock::lock_key(tgcrm_projections::ticket_list::NAME);
+/// The `application_name` of the connection holding leader lock `name` in
+/// this test's database (other tests' nodes, in databases of their own, take
+/// the same locks at the same time).
+pub(crate) async fn lock_holder(pool: &sqlx::PgPool, name: &str) -> Option<String> {
+    let key = tgcrm_projections::lock::lock_key(name);
     let (classid, objid) = ((key >> 32) as u32 as i64, (key & 0xffff_ffff) as u32 as i64);
     sqlx::query(
         "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-         WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = $1 AND l.objid::bigint = $2",
+         WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = $1 AND l.objid::bigint = $2 \
+         AND a.datname = current_database()",
     )
     .bind(classid)
     .bind(objid)
@@ -153,6 +157,10 @@ async fn projector_holder(pool: &sqlx::PgPool) -> Option<String> {
     .await
     .unwrap()
     .map(|r| r.get::<String, _>(0))
+}
+
+async fn projector_holder(pool: &sqlx::PgPool) -> Option<String> {
+    lock_holder(pool, tgcrm_projections::ticket_list::NAME).await
 }
 
 #[tokio::test]
