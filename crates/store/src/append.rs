@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::args;
 use crate::db::{Arg, Backend, Db, SqlError, Tx, is_unique_violation};
 use crate::event::Metadata;
+use crate::in_list::placeholders;
 use crate::position::Position;
 
 /// An event ready to be stored.
@@ -120,10 +121,8 @@ fn insert_statement(
     let mut args = Vec::with_capacity(events.len() * PER_ROW);
     let meta_json = write.metadata.to_json(write.workspace_id);
     for (i, e) in events.iter().enumerate() {
-        let first = i * PER_ROW + 1;
-        let params: Vec<String> = (first..first + PER_ROW).map(|n| format!("${n}")).collect();
         let sep = if i == 0 { "" } else { ", " };
-        let _ = write!(sql, "{sep}({})", params.join(", "));
+        let _ = write!(sql, "{sep}({})", placeholders(i * PER_ROW + 1, PER_ROW));
         let sequence = write.expected_sequence + 1 + (offset + i) as i64;
         args.extend(row_args(write, &meta_json, sequence, e));
     }

@@ -143,7 +143,7 @@ pub async fn execute_with<A: Decider>(
                 .await
                 .map_err(CommandError::Append)?
         {
-            answer!(Err(CommandError::NotFound));
+            reload!();
         }
         if let Some(expected) = ctx.expected_version
             && expected != loaded.version
