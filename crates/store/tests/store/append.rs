@@ -17,6 +17,18 @@ use tgcrm_testkit::fixtures::{count, ctx, new_events, open, staff_says};
 
 use crate::{clock, open_ticket, run, t0};
 
+/// A write to ticket `id` of workspace `acme` after `expected_sequence`, no snapshot.
+fn ticket_write<'a>(id: &'a str, meta: &'a Metadata, expected_sequence: i64) -> StreamWrite<'a> {
+    StreamWrite {
+        aggregate_type: "ticket",
+        aggregate_id: id,
+        workspace_id: "acme",
+        expected_sequence,
+        metadata: meta,
+        snapshot: None,
+    }
+}
+
 both_backends!(
     an_opened_and_answered_ticket_is_stored_and_loads_back,
     |db: Db| async move {
@@ -147,14 +159,7 @@ both_backends!(
     |db: Db| async move {
         let id = TicketId::new().to_string();
         let meta = Metadata::new("test:writer", Source::System);
-        let write = |expected| StreamWrite {
-            aggregate_type: "ticket",
-            aggregate_id: &id,
-            workspace_id: "acme",
-            expected_sequence: expected,
-            metadata: &meta,
-            snapshot: None,
-        };
+        let write = |expected| ticket_write(&id, &meta, expected);
         let opened = |subject: &str| {
             let tid = id.parse().unwrap();
             decide(
@@ -176,14 +181,7 @@ both_backends!(
             let events = new_events(&opened("second"));
             tokio::spawn(async move {
                 let meta = Metadata::new("test:writer", Source::System);
-                let write = StreamWrite {
-                    aggregate_type: "ticket",
-                    aggregate_id: &id,
-                    workspace_id: "acme",
-                    expected_sequence: 0,
-                    metadata: &meta,
-                    snapshot: None,
-                };
+                let write = ticket_write(&id, &meta, 0);
                 append(&db, &write, &events).await
             })
         };
@@ -368,12 +366,8 @@ both_backends!(
         let id = id.to_string();
         let snapshot = serde_json::to_value(&ticket).unwrap();
         let write = StreamWrite {
-            aggregate_type: "ticket",
-            aggregate_id: &id,
-            workspace_id: "acme",
-            expected_sequence: 0,
-            metadata: &meta,
             snapshot: Some((1_201, snapshot)),
+            ..ticket_write(&id, &meta, 0)
         };
         let positions = append(&db, &write, &new_events(&events)).await.unwrap();
         assert_eq!(positions.len(), 1_201);

@@ -126,19 +126,19 @@ async fn postgres_reads_a_subscribers_filter_along_the_global_order_before_any_a
     test_db.finish().await;
 }
 
+/// Keys for customers `tg:$1` to `tg:$2` of workspace `acme`.
+const ADD_CUSTOMERS: &str = "INSERT INTO personal_keys (workspace_id, subject, key, created_at) \
+     SELECT 'acme', 'tg:' || n, 'k', now() FROM generate_series($1::int8, $2::int8) AS n";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_looks_up_a_batch_of_keys_by_subject_in_a_plan_made_while_the_table_was_small() {
     let test_db = tgcrm_testkit::postgres().await;
     let db = test_db.db.clone();
     // Given a plan of the key lookup made (and kept, as a prepared
     // statement's generic plan is) while the workspace had five customers
-    db.execute(
-        "INSERT INTO personal_keys (workspace_id, subject, key, created_at) \
-         SELECT 'acme', 'tg:' || n, 'k', now() FROM generate_series(1, 5) AS n",
-        args![],
-    )
-    .await
-    .unwrap();
+    db.execute(ADD_CUSTOMERS, args![1_i64, 5_i64])
+        .await
+        .unwrap();
     let mut tx = db.begin().await.unwrap();
     tx.execute("SET LOCAL plan_cache_mode = force_generic_plan", args![])
         .await
@@ -150,13 +150,9 @@ async fn postgres_looks_up_a_batch_of_keys_by_subject_in_a_plan_made_while_the_t
     let lookup = "EXECUTE keys('acme', 'tg:1', 'tg:2', 'tg:3', 'tg:4')";
     tx.execute(lookup, args![]).await.unwrap();
     // When the workspace has grown to 20,000 customers
-    tx.execute(
-        "INSERT INTO personal_keys (workspace_id, subject, key, created_at) \
-         SELECT 'acme', 'tg:' || n, 'k', now() FROM generate_series(6, 20000) AS n",
-        args![],
-    )
-    .await
-    .unwrap();
+    tx.execute(ADD_CUSTOMERS, args![6_i64, 20_000_i64])
+        .await
+        .unwrap();
     // Then the plan still finds each subject in the index, not by walking
     // every key of the workspace
     let rows: Vec<PlanRow> = tx
