@@ -31,12 +31,21 @@ pub struct StreamWrite<'a> {
     pub metadata: &'a Metadata,
     /// A snapshot of the state after these events: (its sequence, its JSON).
     pub snapshot: Option<(i64, serde_json::Value)>,
+    /// A data subject of the workspace whose key the writer holds as live
+    /// (it sealed these events with it, or decided on a state that holds the
+    /// subject's fields in the clear): nothing is written unless the key
+    /// still lives, checked in the same statement
+    /// ([`AppendError::SubjectErased`] otherwise).
+    pub live_subject: Option<&'a str>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppendError {
     #[error("another writer appended to this stream first")]
     Conflict,
+    /// The `live_subject`'s key was destroyed: nothing was written.
+    #[error("the data subject was erased")]
+    SubjectErased,
     #[error(transparent)]
     Database(#[from] SqlError),
 }
@@ -71,7 +80,7 @@ pub async fn append(
     {
         let (sql, args) = insert_statement(Backend::Postgres, write, 0, events);
         let rows: Vec<Appended> = db.fetch_all(&sql, args).await.map_err(classify)?;
-        return Ok(positions(rows));
+        return positions(rows, events.len());
     }
     let mut tx = db.begin().await?;
     let positions = append_in(&mut tx, write, events).await?;
@@ -89,7 +98,7 @@ pub async fn append_in(
     for (chunk, part) in events.chunks(ROWS_PER_STATEMENT).enumerate() {
         let (sql, args) = insert_statement(tx.backend(), write, chunk * ROWS_PER_STATEMENT, part);
         let rows: Vec<Appended> = tx.fetch_all(&sql, args).await.map_err(classify)?;
-        out.extend(positions(rows));
+        out.extend(positions(rows, part.len())?);
     }
     if let Some((seq, payload)) = &write.snapshot {
         tx.execute(
@@ -105,7 +114,9 @@ pub async fn append_in(
 }
 
 /// One multi-row `INSERT … RETURNING` of `events`, the first of which is the
-/// `offset`-th event after the writer's expected sequence.
+/// `offset`-th event after the writer's expected sequence. With a
+/// `live_subject`, the rows are selected only if the subject's key is still
+/// there (a probe of its primary key).
 fn insert_statement(
     backend: Backend,
     write: &StreamWrite<'_>,
@@ -117,16 +128,29 @@ fn insert_statement(
         Backend::Postgres => "transaction_id::text::bigint AS transaction_id, position, sequence",
         Backend::Sqlite => "0 AS transaction_id, position, sequence",
     };
-    let mut sql = format!("INSERT INTO events ({COLUMNS}) VALUES ");
-    let mut args = Vec::with_capacity(events.len() * PER_ROW);
+    let mut rows = String::new();
+    let mut args = Vec::with_capacity(events.len() * PER_ROW + 2);
     let meta_json = write.metadata.to_json(write.workspace_id);
     for (i, e) in events.iter().enumerate() {
         let sep = if i == 0 { "" } else { ", " };
-        let _ = write!(sql, "{sep}({})", placeholders(i * PER_ROW + 1, PER_ROW));
+        let _ = write!(rows, "{sep}({})", placeholders(i * PER_ROW + 1, PER_ROW));
         let sequence = write.expected_sequence + 1 + (offset + i) as i64;
         args.extend(row_args(write, &meta_json, sequence, e));
     }
-    let _ = write!(sql, " RETURNING {returning}");
+    let sql = match write.live_subject {
+        None => format!("INSERT INTO events ({COLUMNS}) VALUES {rows} RETURNING {returning}"),
+        Some(subject) => {
+            let n = args.len();
+            args.extend(args![subject, write.workspace_id]);
+            format!(
+                "INSERT INTO events ({COLUMNS}) SELECT * FROM (VALUES {rows}) AS v \
+                 WHERE EXISTS (SELECT 1 FROM personal_keys WHERE subject = ${} AND workspace_id = ${} \
+                 AND key IS NOT NULL) RETURNING {returning}",
+                n + 1,
+                n + 2
+            )
+        }
+    };
     (sql, args)
 }
 
@@ -158,12 +182,17 @@ fn row_args(
 }
 
 /// The positions of the inserted rows in the order of their sequences
-/// (`RETURNING` promises no order).
-fn positions(mut rows: Vec<Appended>) -> Vec<Position> {
+/// (`RETURNING` promises no order). No row for `expected` events: the
+/// statement's guard found the live subject erased.
+fn positions(mut rows: Vec<Appended>, expected: usize) -> Result<Vec<Position>, AppendError> {
+    if rows.len() < expected {
+        return Err(AppendError::SubjectErased);
+    }
     rows.sort_by_key(|r| r.sequence);
-    rows.into_iter()
+    Ok(rows
+        .into_iter()
         .map(|r| Position::new(r.transaction_id, r.position))
-        .collect()
+        .collect())
 }
 
 fn classify(e: SqlError) -> AppendError {

@@ -88,13 +88,14 @@ pub async fn execute_with<A: Decider>(
 ) -> Result<CommandOutcome<A>, CommandError<A::Refused>> {
     let db = store.db();
     let cache = store.aggregates();
+    let keys = store.keys();
     let _turn = store.turn(aggregate_id).await;
     // The first try may decide on the state this process last wrote; every
     // answer but a successful append is given only from a state just loaded.
     let mut use_cache = true;
     let mut attempt = 0;
     while attempt < MAX_ATTEMPTS {
-        let mut ring = crate::personal::KeyRing::default();
+        let mut ring = crate::personal::KeyRing::with_cache(keys);
         let now = clock.now();
         let cached = if use_cache {
             cache.get::<A>(aggregate_id)
@@ -135,7 +136,9 @@ pub async fn execute_with<A: Decider>(
             answer!(Err(CommandError::NotFound));
         }
         // A cached state holds the subject's personal fields in the clear:
-        // once the key is erased, only the log's (sealed) state will do.
+        // once the key is erased, only the log's (sealed) state will do. A
+        // key this process read lately counts as live here; the append
+        // below checks it still is (`live_subject`).
         if from_cache
             && let Some(subject) = state.data_subject()
             && !ring
@@ -195,14 +198,15 @@ pub async fn execute_with<A: Decider>(
             });
             state.evolve(e.clone());
         }
-        if let Some(subject) = state.data_subject() {
+        let subject = state.data_subject();
+        if let Some(subject) = &subject {
             // Personal fields are stored encrypted with the subject's key (crypto-shredding).
             for e in &mut new_events {
                 crate::personal::protect(
                     db,
                     &mut ring,
                     ctx.workspace_id.as_str(),
-                    &subject,
+                    subject,
                     &e.event_type,
                     &mut e.payload,
                     now,
@@ -218,6 +222,9 @@ pub async fn execute_with<A: Decider>(
             None
         };
         let workspace = ctx.workspace_id.to_string();
+        let live_subject = subject
+            .as_deref()
+            .filter(|s| ring.holds_live(&workspace, s));
         let write = StreamWrite {
             aggregate_type: A::TYPE,
             aggregate_id,
@@ -225,6 +232,7 @@ pub async fn execute_with<A: Decider>(
             expected_sequence: loaded.version,
             metadata: &ctx.metadata,
             snapshot,
+            live_subject,
         };
         match append_with(db, &write, &new_events, side_writes).await {
             Ok(positions) => {
@@ -242,6 +250,15 @@ pub async fn execute_with<A: Decider>(
                     events,
                     position: positions.last().copied(),
                 });
+            }
+            Err(AppendError::SubjectErased) => {
+                // Erased since this process read the key: load, and decide
+                // on (and seal with) what the database says now.
+                tracing::debug!("the data subject was erased meanwhile; loading");
+                if let Some(s) = live_subject {
+                    keys.forget(&(workspace.clone(), s.to_owned()));
+                }
+                reload!();
             }
             Err(AppendError::Conflict) if from_cache => {
                 tracing::debug!("another process wrote first; loading");

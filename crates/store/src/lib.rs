@@ -17,6 +17,7 @@ pub mod fulltext;
 pub mod health;
 pub mod in_list;
 pub mod kb;
+pub mod key_cache;
 pub mod leader;
 pub mod load;
 pub mod named;

@@ -198,6 +198,7 @@ pub async fn execute_named<A: Named>(
                     expected_sequence: loaded.version,
                     metadata: &ctx.metadata,
                     snapshot: None,
+                    live_subject: None,
                 },
                 &new_events,
             )
@@ -213,6 +214,7 @@ pub async fn execute_named<A: Named>(
                         expected_sequence: c.expected,
                         metadata: &ctx.metadata,
                         snapshot: None,
+                        live_subject: None,
                     },
                     &c.events,
                 )
@@ -241,7 +243,9 @@ pub async fn execute_named<A: Named>(
                     position,
                 });
             }
-            Err(AppendError::Conflict) => {
+            // Erased meanwhile (a resource with a data subject): the next
+            // try loads and reads the key again, as after a lost race.
+            Err(AppendError::Conflict | AppendError::SubjectErased) => {
                 tracing::debug!(attempt, "version conflict; deciding again");
                 continue;
             }

@@ -71,6 +71,7 @@ pub struct EventStore {
     wake: Arc<watch::Sender<Appended>>,
     stripes: Arc<Vec<tokio::sync::Mutex<()>>>,
     aggregates: crate::aggregate_cache::AggregateCache,
+    keys: crate::key_cache::KeyCache,
 }
 
 /// Commands on one aggregate in this process take turns (a striped lock), so
@@ -86,12 +87,18 @@ impl EventStore {
             wake: Arc::new(tx),
             stripes: Arc::new((0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect()),
             aggregates: Default::default(),
+            keys: Default::default(),
         }
     }
 
     /// The aggregates this process last wrote (see [`crate::aggregate_cache`]).
     pub fn aggregates(&self) -> &crate::aggregate_cache::AggregateCache {
         &self.aggregates
+    }
+
+    /// The data subjects' keys this process read lately (see [`crate::key_cache`]).
+    pub fn keys(&self) -> &crate::key_cache::KeyCache {
+        &self.keys
     }
 
     pub fn db(&self) -> &Db {

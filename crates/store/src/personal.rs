@@ -93,7 +93,7 @@ fn cipher(key_b64: &str) -> Option<ChaCha20Poly1305> {
 }
 
 /// Who a sealed value belongs to: (workspace, subject).
-type Owner = (String, String);
+use crate::key_cache::{KeyCache, Owner};
 
 fn seal(cipher: &ChaCha20Poly1305, workspace: &str, subject: &str, plain: &str) -> Option<String> {
     let mut nonce = [0u8; 12];
@@ -165,12 +165,26 @@ async fn key_for(
 /// The keys one command has read: the ones that revealed its aggregate's
 /// history, then the one that seals its new events. A command reads each
 /// subject's key once; the ring lives no longer than the command, so an
-/// erasure is seen by the next one. (One racing the command itself makes no
-/// difference: what it seals with a key destroyed meanwhile nobody can read.)
+/// erasure is seen by the next one. A ring made [`KeyRing::with_cache`]
+/// takes a live key from the process's [`KeyCache`] instead of reading it,
+/// and keeps there the live keys it reads; an append that seals with such a
+/// key names the subject as its `live_subject`, which writes nothing once
+/// the key is destroyed.
 #[derive(Default)]
-pub struct KeyRing(HashMap<Owner, Option<ChaCha20Poly1305>>);
+pub struct KeyRing {
+    keys: HashMap<Owner, Option<ChaCha20Poly1305>>,
+    cache: Option<KeyCache>,
+}
 
 impl KeyRing {
+    /// A ring that takes live keys from `cache` and keeps there those it reads.
+    pub fn with_cache(cache: &KeyCache) -> Self {
+        Self {
+            keys: HashMap::new(),
+            cache: Some(cache.clone()),
+        }
+    }
+
     /// Whether `subject`'s key lives (reading it into the ring, for the
     /// sealing that follows; created on first use, as sealing would).
     pub async fn is_live(
@@ -183,6 +197,26 @@ impl KeyRing {
         Ok(self.cipher(db, workspace, subject, now).await?.is_some())
     }
 
+    /// Whether the ring holds `subject`'s key as live (without reading it).
+    pub fn holds_live(&self, workspace: &str, subject: &str) -> bool {
+        self.keys
+            .get(&(workspace.to_owned(), subject.to_owned()))
+            .is_some_and(Option::is_some)
+    }
+
+    /// Keys just read from the database: into the ring, and the live ones
+    /// into the process's cache.
+    fn extend(&mut self, read: HashMap<Owner, Option<ChaCha20Poly1305>>) {
+        if let Some(cache) = &self.cache {
+            for (owner, key) in &read {
+                if let Some(key) = key {
+                    cache.put(owner.clone(), key.clone());
+                }
+            }
+        }
+        self.keys.extend(read);
+    }
+
     /// The subject's cipher (`None` once erased), read once per ring.
     async fn cipher(
         &mut self,
@@ -192,12 +226,19 @@ impl KeyRing {
         now: DateTime<Utc>,
     ) -> Result<Option<&ChaCha20Poly1305>, SqlError> {
         let owner = (workspace.to_owned(), subject.to_owned());
-        if !self.0.contains_key(&owner) {
-            let key = key_for(db, workspace, subject, now).await?;
-            self.0
-                .insert(owner.clone(), key.as_deref().and_then(cipher));
+        if !self.keys.contains_key(&owner) {
+            match self.cache.as_ref().and_then(|c| c.get(&owner)) {
+                Some(kept) => {
+                    self.keys.insert(owner.clone(), Some(kept));
+                }
+                None => {
+                    let key = key_for(db, workspace, subject, now).await?;
+                    let read = key.as_deref().and_then(cipher);
+                    self.extend(HashMap::from([(owner.clone(), read)]));
+                }
+            }
         }
-        Ok(self.0.get(&owner).and_then(Option::as_ref))
+        Ok(self.keys.get(&owner).and_then(Option::as_ref))
     }
 }
 
@@ -348,12 +389,12 @@ pub async fn reveal_payloads_keeping(
     for (t, p) in payloads.iter_mut() {
         owners_in(t, p, &mut found);
     }
-    found.retain(|o| !ring.0.contains_key(o));
+    found.retain(|o| !ring.keys.contains_key(o));
     if !found.is_empty() {
-        ring.0.extend(ciphers(db, &found).await?);
+        ring.extend(ciphers(db, &found).await?);
     }
     for (t, p) in payloads.iter_mut() {
-        reveal_with(t, p, &ring.0);
+        reveal_with(t, p, &ring.keys);
     }
     Ok(())
 }
@@ -397,6 +438,7 @@ pub async fn erase(
         expected_sequence: current.seq,
         metadata: meta,
         snapshot: None,
+        live_subject: None,
     };
     let event = crate::append::NewEvent {
         event_id: uuid::Uuid::now_v7(),

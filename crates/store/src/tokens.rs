@@ -201,7 +201,8 @@ pub enum TokenError {
 impl From<AppendError> for TokenError {
     fn from(e: AppendError) -> Self {
         match e {
-            AppendError::Conflict => Self::Conflict,
+            // A token's write names no data subject: it cannot find one erased.
+            AppendError::Conflict | AppendError::SubjectErased => Self::Conflict,
             AppendError::Database(d) => Self::Database(d),
         }
     }
@@ -244,6 +245,7 @@ async fn record_event(
         expected_sequence: current.seq,
         metadata: meta,
         snapshot: None,
+        live_subject: None,
     };
     let event = NewEvent {
         event_id: uuid::Uuid::now_v7(),

@@ -54,15 +54,19 @@ pub async fn erase(
     .await
     .map_err(|e| match e {
         tgcrm_store::append::AppendError::Database(d) => ApiError::from(d),
-        tgcrm_store::append::AppendError::Conflict => ApiError::Conflict {
+        // The erasure's own write names no live subject.
+        tgcrm_store::append::AppendError::Conflict
+        | tgcrm_store::append::AppendError::SubjectErased => ApiError::Conflict {
             slug: "contended",
             detail: "the customer was being erased concurrently; try again".into(),
         },
     })?;
-    // The states this process keeps hold personal fields in the clear; every
-    // command checks the subject's key before using one, but nothing of the
-    // customer's need stay in memory meanwhile.
+    // The states and keys this process keeps hold personal fields in the
+    // clear, or open them; every append checks the subject's key in the
+    // database before using one, but nothing of the customer's need stay
+    // in memory meanwhile.
     state.store.aggregates().clear();
+    state.store.keys().clear();
     state.store.notify_appended();
     Ok(HttpResponse::Ok().json(Erasure {
         telegram_user_id: id.get(),

@@ -40,6 +40,7 @@ async fn slow_append(db: &Db, id: &str, expected: i64, events: &[TicketEvent]) {
         expected_sequence: expected,
         metadata: &meta,
         snapshot: None,
+        live_subject: None,
     };
     let mut tx = db.begin().await.unwrap();
     append_in(&mut tx, &write, &new_events(events))

@@ -52,6 +52,7 @@ async fn slow_append(
         expected_sequence: expected,
         metadata: &meta,
         snapshot: None,
+        live_subject: None,
     };
     let mut tx = db.begin().await.unwrap();
     append_in(&mut tx, &write, &new_events(events))

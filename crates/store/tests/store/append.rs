@@ -26,6 +26,7 @@ fn ticket_write<'a>(id: &'a str, meta: &'a Metadata, expected_sequence: i64) -> 
         expected_sequence,
         metadata: meta,
         snapshot: None,
+        live_subject: None,
     }
 }
 

@@ -9,6 +9,7 @@ mod aggregate_cache;
 mod append;
 mod concurrency;
 mod copy_in;
+mod key_cache;
 mod read_plans;
 mod reader;
 mod repositories;

@@ -256,6 +256,7 @@ fn new_stream<'a>(key: &'a str, meta: &'a Metadata) -> StreamWrite<'a> {
         expected_sequence: 0,
         metadata: meta,
         snapshot: None,
+        live_subject: None,
     }
 }
 
