@@ -64,6 +64,20 @@ impl AggregateCache {
         self.lock().put((A::TYPE, id.to_owned()), Arc::new(loaded));
     }
 
+    /// Keep the not yet created state of `A` `id`, an id the caller has just
+    /// made (no stream can have it): the command that creates it decides
+    /// without loading. Were the id taken after all, the append's primary
+    /// key would refuse it and the command load as after any lost race.
+    pub fn put_new<A: Decider>(&self, id: &str) {
+        self.put::<A>(
+            id,
+            Loaded {
+                state: A::default(),
+                version: 0,
+            },
+        );
+    }
+
     /// Drop what is kept of `A` `id`.
     pub fn forget<A: Decider>(&self, id: &str) {
         self.lock().pop(&(A::TYPE, id.to_owned()));

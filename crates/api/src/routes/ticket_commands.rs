@@ -147,10 +147,25 @@ pub async fn assign(
     }
     let note = note(body.note.as_deref(), "note", &mut p);
     p.finish()?;
-    // The ticket first (404 across workspaces), then who it goes to.
+    // The ticket first (404 across workspaces), then who it goes to. A
+    // ticket this process keeps exists, in the workspace it was opened in
+    // (neither ever changes): only another one is loaded.
     let id = super::ticket_id(&path)?;
-    let ticket = tgcrm_store::load::load_ticket(state.store.db(), &id).await?;
-    if ticket.state.workspace_id.as_ref() != Some(&auth.workspace) {
+    let kept = state
+        .store
+        .aggregates()
+        .get::<tgcrm_domain::ticket::Ticket>(&id.to_string())
+        .and_then(|t| t.state.workspace_id);
+    let workspace = match kept {
+        Some(w) => Some(w),
+        None => {
+            tgcrm_store::load::load_ticket(state.store.db(), &id)
+                .await?
+                .state
+                .workspace_id
+        }
+    };
+    if workspace.as_ref() != Some(&auth.workspace) {
         return Err(crate::ApiError::NotFound("ticket not found".into()));
     }
     check_assignees(&state, &auth, agent.as_ref(), team.as_ref()).await?;

@@ -85,7 +85,15 @@ pub async fn create_ticket(
             TicketId::from_idempotency_key(&auth.workspace, k),
             MessageId::from_idempotency_key(&auth.workspace, &format!("ticket-body/{k}")),
         ),
-        None => (TicketId::new(), MessageId::new()),
+        None => {
+            // A new id: nothing to load before opening it.
+            let id = TicketId::new();
+            state
+                .store
+                .aggregates()
+                .put_new::<tgcrm_domain::ticket::Ticket>(&id.to_string());
+            (id, MessageId::new())
+        }
     };
     // The first message of a ticket is the customer's, whoever files it.
     let author = tgcrm_domain::ticket::Author::Customer;

@@ -3,7 +3,9 @@
 //! a new event are still decided on the log. Two `EventStore`s over one
 //! database stand for two processes.
 
-use tgcrm_domain::ticket::{ChangePriority, ChangeStatus, MessageVisibility, TicketCommand};
+use tgcrm_domain::ticket::{
+    ChangePriority, ChangeStatus, MessageVisibility, Ticket, TicketCommand,
+};
 use tgcrm_domain::values::{Priority, Status};
 use tgcrm_store::tickets::{CommandError, execute};
 use tgcrm_store::{Db, EventStore, Metadata, Source};
@@ -130,5 +132,31 @@ both_backends!(
             .to_owned();
         assert_ne!(name, "Ada");
         assert_eq!(name, tgcrm_store::personal::ERASED);
+    }
+);
+
+both_backends!(
+    a_new_id_is_opened_without_a_load_and_a_taken_one_still_answers_from_the_log,
+    |db: Db| async move {
+        let (here, there) = (EventStore::new(db.clone()), EventStore::new(db.clone()));
+        let clock = clock();
+        // Given an id this process has just made
+        let id = tgcrm_domain::TicketId::new();
+        let open = || TicketCommand::Open(tgcrm_testkit::fixtures::open("acme", id, "Fresh"));
+        here.aggregates().put_new::<Ticket>(&id.to_string());
+        // When it opens the ticket, the ticket is opened
+        let out = execute(&here, &clock, &id, &ctx("acme"), open())
+            .await
+            .unwrap();
+        assert_eq!((out.version, out.events.len()), (2, 2));
+        // And another process that took the same id for new (wrongly) and
+        // opens it again gets the log's answer: a repeat that changes nothing
+        there.aggregates().put_new::<Ticket>(&id.to_string());
+        let again = execute(&there, &clock, &id, &ctx("acme"), open())
+            .await
+            .unwrap();
+        assert!(again.events.is_empty());
+        assert_eq!(again.version, 2);
+        assert_eq!(again.state, out.state);
     }
 );
