@@ -22,6 +22,10 @@ pub struct EventFilter {
     /// Any of these aggregate types (a projector's `reads`).
     pub aggregate_types: Vec<String>,
     pub aggregate_id: Option<String>,
+    /// Leave personal fields sealed: the reader needs none of them (a
+    /// reactor deciding on priorities and assignments), so it neither reads
+    /// the subjects' keys nor holds their data in the clear.
+    pub sealed: bool,
 }
 
 impl EventFilter {
@@ -168,7 +172,9 @@ pub async fn read_after(
     let (sql, args) = read_statement(db.backend(), after, limit, filter);
     let rows: Vec<EventRow> = db.fetch_all(&sql, args).await?;
     let mut events: Vec<StoredEvent> = rows.into_iter().map(StoredEvent::from).collect();
-    crate::personal::reveal_events(db, &mut events).await?;
+    if !filter.sealed {
+        crate::personal::reveal_events(db, &mut events).await?;
+    }
     Ok(events)
 }
 
@@ -225,7 +231,9 @@ pub async fn read_reaching(
     {
         reached = h;
     }
-    crate::personal::reveal_events(db, &mut events).await?;
+    if !filter.sealed {
+        crate::personal::reveal_events(db, &mut events).await?;
+    }
     Ok((events, reached))
 }
 

@@ -117,6 +117,8 @@ impl Reactor for AssignmentReactor {
     fn filter(&self) -> EventFilter {
         EventFilter {
             event_types: TRIGGERS.iter().map(|t| (*t).to_owned()).collect(),
+            // Who gets a ticket depends on nothing personal.
+            sealed: true,
             ..EventFilter::default()
         }
     }

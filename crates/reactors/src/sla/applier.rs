@@ -63,6 +63,8 @@ impl Reactor for SlaApplier {
             .into_iter()
             .map(str::to_owned)
             .collect(),
+            // It loads the ticket it decides on; the event only names it.
+            sealed: true,
             ..EventFilter::default()
         }
     }

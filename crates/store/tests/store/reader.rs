@@ -362,3 +362,42 @@ async fn the_ordered_reader_waits_for_a_transaction_that_commits_late() {
     );
     test_db.finish().await;
 }
+
+both_backends!(
+    a_sealed_read_leaves_personal_fields_sealed,
+    |db: Db| async move {
+        let store = EventStore::new(db.clone());
+        let clock = clock();
+        open_ticket(&store, &clock, "acme", "Private matter").await;
+        let opened = |events: &[StoredEvent]| {
+            events
+                .iter()
+                .find(|e| e.event_type == "TicketOpened")
+                .unwrap()
+                .payload["TicketOpened"]["subject"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        // A reader that needs them gets the fields in the clear
+        let filter = EventFilter {
+            event_types: vec!["TicketOpened".into()],
+            ..EventFilter::default()
+        };
+        let (events, _) = read_reaching(&db, Position::START, 10, &filter)
+            .await
+            .unwrap();
+        assert_eq!(opened(&events), "Private matter");
+        // One that does not (a reactor) gets them as stored
+        let sealed = EventFilter {
+            sealed: true,
+            ..filter
+        };
+        let (events, _) = read_reaching(&db, Position::START, 10, &sealed)
+            .await
+            .unwrap();
+        assert!(opened(&events).starts_with("enc:v1:acme/tg:42:"));
+        let events = read_after(&db, Position::START, 10, &sealed).await.unwrap();
+        assert!(opened(&events).starts_with("enc:v1:acme/tg:42:"));
+    }
+);
