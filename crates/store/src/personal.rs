@@ -25,6 +25,7 @@ use crate::args;
 use crate::db::{Backend, Db, SqlError, Tx};
 use crate::event::StoredEvent;
 use crate::in_list;
+use crate::key_cache::{KeyCache, Owner};
 
 pub const ERASED: &str = "[erased]";
 const PREFIX: &str = "enc:v1:";
@@ -91,9 +92,6 @@ fn cipher(key_b64: &str) -> Option<ChaCha20Poly1305> {
     }
     Some(ChaCha20Poly1305::new(Key::from_slice(&bytes)))
 }
-
-/// Who a sealed value belongs to: (workspace, subject).
-use crate::key_cache::{KeyCache, Owner};
 
 fn seal(cipher: &ChaCha20Poly1305, workspace: &str, subject: &str, plain: &str) -> Option<String> {
     let mut nonce = [0u8; 12];
