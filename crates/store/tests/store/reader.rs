@@ -369,6 +369,8 @@ both_backends!(
         let store = EventStore::new(db.clone());
         let clock = clock();
         open_ticket(&store, &clock, "acme", "Private matter").await;
+        // (Past any other test's transaction still open on the cluster.)
+        wait_until_readable(&db).await;
         let opened = |events: &[StoredEvent]| {
             events
                 .iter()
