@@ -9,21 +9,21 @@
 //! the subject's key lives (see [`crate::commands`]).
 
 use std::any::Any;
-use std::num::NonZeroUsize;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tgcrm_domain::Decider;
 
 use crate::load::Loaded;
+use crate::shared_lru::SharedLru;
 
 /// How many aggregates a process keeps (a ticket's state is a few kilobytes).
 pub const CAPACITY: usize = 4096;
 
 type Key = (&'static str, String);
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct AggregateCache {
-    entries: Arc<Mutex<lru::LruCache<Key, Arc<dyn Any + Send + Sync>>>>,
+    entries: SharedLru<Key, Arc<dyn Any + Send + Sync>>,
 }
 
 impl Default for AggregateCache {
@@ -32,36 +32,22 @@ impl Default for AggregateCache {
     }
 }
 
-impl std::fmt::Debug for AggregateCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AggregateCache")
-            .field("len", &self.lock().len())
-            .finish()
-    }
-}
-
 impl AggregateCache {
     pub fn with_capacity(capacity: usize) -> Self {
-        let capacity = NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN);
         Self {
-            entries: Arc::new(Mutex::new(lru::LruCache::new(capacity))),
+            entries: SharedLru::with_capacity(capacity),
         }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, lru::LruCache<Key, Arc<dyn Any + Send + Sync>>> {
-        // A panic while holding the lock leaves nothing half-written behind.
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The state of `A` `id` as this process last wrote it, if kept.
     pub fn get<A: Decider>(&self, id: &str) -> Option<Loaded<A>> {
-        let entry = self.lock().get(&(A::TYPE, id.to_owned()))?.clone();
+        let entry = self.entries.get(&(A::TYPE, id.to_owned()))?;
         entry.downcast_ref::<Loaded<A>>().cloned()
     }
 
     /// Keep `loaded` as the state of `A` `id`.
     pub fn put<A: Decider>(&self, id: &str, loaded: Loaded<A>) {
-        self.lock().put((A::TYPE, id.to_owned()), Arc::new(loaded));
+        self.entries.put((A::TYPE, id.to_owned()), Arc::new(loaded));
     }
 
     /// Keep the not yet created state of `A` `id`, an id the caller has just
@@ -80,19 +66,19 @@ impl AggregateCache {
 
     /// Drop what is kept of `A` `id`.
     pub fn forget<A: Decider>(&self, id: &str) {
-        self.lock().pop(&(A::TYPE, id.to_owned()));
+        self.entries.pop(&(A::TYPE, id.to_owned()));
     }
 
     /// Drop everything (after an erasure in this process).
     pub fn clear(&self) {
-        self.lock().clear();
+        self.entries.clear();
     }
 
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.entries.is_empty()
     }
 }

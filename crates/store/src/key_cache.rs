@@ -8,10 +8,9 @@
 //! as erased. A subject's key is made once and is only ever destroyed (set
 //! to `NULL`, never replaced), so "still there" is "the same key".
 
-use std::num::NonZeroUsize;
-use std::sync::{Arc, Mutex, MutexGuard};
-
 use chacha20poly1305::ChaCha20Poly1305;
+
+use crate::shared_lru::SharedLru;
 
 /// How many subjects' keys a process keeps (a key is 32 bytes, its name about
 /// fifty): well under a megabyte.
@@ -20,9 +19,9 @@ pub const CAPACITY: usize = 16_384;
 /// A subject's key is named by its workspace and the subject.
 pub type Owner = (String, String);
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct KeyCache {
-    keys: Arc<Mutex<lru::LruCache<Owner, ChaCha20Poly1305>>>,
+    keys: SharedLru<Owner, ChaCha20Poly1305>,
 }
 
 impl Default for KeyCache {
@@ -31,53 +30,38 @@ impl Default for KeyCache {
     }
 }
 
-impl std::fmt::Debug for KeyCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never the keys themselves.
-        f.debug_struct("KeyCache")
-            .field("len", &self.lock().len())
-            .finish()
-    }
-}
-
 impl KeyCache {
     pub fn with_capacity(capacity: usize) -> Self {
-        let capacity = NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN);
         Self {
-            keys: Arc::new(Mutex::new(lru::LruCache::new(capacity))),
+            keys: SharedLru::with_capacity(capacity),
         }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, lru::LruCache<Owner, ChaCha20Poly1305>> {
-        // A panic while holding the lock leaves nothing half-written behind.
-        self.keys.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The subject's key, if this process read it live lately.
     pub fn get(&self, owner: &Owner) -> Option<ChaCha20Poly1305> {
-        self.lock().get(owner).cloned()
+        self.keys.get(owner)
     }
 
     /// Keep a key just read live from the database.
     pub fn put(&self, owner: Owner, cipher: ChaCha20Poly1305) {
-        self.lock().put(owner, cipher);
+        self.keys.put(owner, cipher);
     }
 
     /// Drop the subject's key (an append found it destroyed).
     pub fn forget(&self, owner: &Owner) {
-        self.lock().pop(owner);
+        self.keys.pop(owner);
     }
 
     /// Drop every key (after an erasure in this process).
     pub fn clear(&self) {
-        self.lock().clear();
+        self.keys.clear();
     }
 
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.keys.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.keys.is_empty()
     }
 }

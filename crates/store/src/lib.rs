@@ -25,6 +25,7 @@ pub mod notify;
 pub mod personal;
 pub mod position;
 pub mod reader;
+pub mod shared_lru;
 pub mod shutdown;
 pub mod tickets;
 pub mod tokens;
