@@ -183,8 +183,9 @@ impl KeyRing {
         }
     }
 
-    /// Whether `subject`'s key lives (reading it into the ring, for the
-    /// sealing that follows; created on first use, as sealing would).
+    /// Whether `subject`'s key lives, as far as the ring knows: taken from
+    /// the process's cache when kept there, else read (and created on first
+    /// use, as sealing would) into the ring for the sealing that follows.
     pub async fn is_live(
         &mut self,
         db: &Db,
