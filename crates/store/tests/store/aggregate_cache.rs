@@ -8,13 +8,11 @@ use tgcrm_domain::ticket::{
 };
 use tgcrm_domain::values::{Priority, Status};
 use tgcrm_store::tickets::{CommandError, execute};
-use tgcrm_store::{Db, EventStore, Metadata, Source};
+use tgcrm_store::{Db, EventStore};
 use tgcrm_testkit::both_backends;
 use tgcrm_testkit::fixtures::{ctx, staff_says};
 
-use tgcrm_domain::Clock;
-
-use crate::{clock, open_ticket, run};
+use crate::{clock, erase_customer_42, open_ticket, run};
 
 fn priority(to: Priority) -> TicketCommand {
     TicketCommand::ChangePriority(ChangePriority { to })
@@ -108,11 +106,7 @@ both_backends!(
         assert_eq!(opened.state.customer.as_ref().unwrap().name.as_str(), "Ada");
         // When the customer is erased by another process (this one's kept
         // states are not cleared)
-        let subject = tgcrm_store::personal::subject_for(42);
-        let meta = Metadata::new("token:admin", Source::Api);
-        tgcrm_store::personal::erase(&db, "acme", &subject, 42, &meta, clock.now())
-            .await
-            .unwrap();
+        erase_customer_42(&db, &clock).await;
         assert_eq!(here.aggregates().len(), 1);
         // Then the next command on the ticket answers with its erased state
         let out = run(

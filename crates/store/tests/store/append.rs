@@ -15,20 +15,7 @@ use tgcrm_store::{Backend, Db, EventStore, Metadata, Source};
 use tgcrm_testkit::both_backends;
 use tgcrm_testkit::fixtures::{count, ctx, new_events, open, staff_says};
 
-use crate::{clock, open_ticket, run, t0};
-
-/// A write to ticket `id` of workspace `acme` after `expected_sequence`, no snapshot.
-fn ticket_write<'a>(id: &'a str, meta: &'a Metadata, expected_sequence: i64) -> StreamWrite<'a> {
-    StreamWrite {
-        aggregate_type: "ticket",
-        aggregate_id: id,
-        workspace_id: "acme",
-        expected_sequence,
-        metadata: meta,
-        snapshot: None,
-        live_subject: None,
-    }
-}
+use crate::{clock, open_ticket, run, t0, ticket_write};
 
 both_backends!(
     an_opened_and_answered_ticket_is_stored_and_loads_back,

@@ -1,16 +1,17 @@
 //! A data subject's key this process read lately seals the next command's
 //! events without being read again, and is never used once the subject is
 //! erased: the append checks the key in the database in the same statement.
-//! Two `EventStore`s over one database stand for two processes.
+//! An erasure written straight to the database stands for another process's.
 
-use tgcrm_domain::Clock;
+use tgcrm_domain::TicketId;
+use tgcrm_domain::ticket::{Ticket, TicketCommand, decide};
 use tgcrm_store::append::{AppendError, StreamWrite, append};
-use tgcrm_store::personal::{ERASED, erase, subject_for};
+use tgcrm_store::personal::{ERASED, subject_for};
 use tgcrm_store::{Db, EventStore, Metadata, Source};
 use tgcrm_testkit::both_backends;
 use tgcrm_testkit::fixtures::{new_events, open};
 
-use crate::{clock, open_ticket, t0};
+use crate::{clock, erase_customer_42, open_ticket, t0, ticket_write};
 
 #[derive(sqlx::FromRow)]
 struct Stored {
@@ -28,13 +29,6 @@ async fn stored(db: &Db, id: &str) -> Vec<Stored> {
     .unwrap()
 }
 
-async fn erase_ada(db: &Db, clock: &dyn Clock) {
-    let meta = Metadata::new("token:admin", Source::Api);
-    erase(db, "acme", &subject_for(42), 42, &meta, clock.now())
-        .await
-        .unwrap();
-}
-
 both_backends!(
     a_kept_key_is_not_used_once_another_process_erased_its_subject,
     |db: Db| async move {
@@ -44,7 +38,7 @@ both_backends!(
         open_ticket(&here, &clock, "acme", "First").await;
         assert_eq!(here.keys().len(), 1);
         // When another process erases the customer
-        erase_ada(&db, &clock).await;
+        erase_customer_42(&db, &clock).await;
         // And this process opens a second ticket for them
         let (id, out) = open_ticket(&here, &clock, "acme", "Second").await;
         // Then the new events were not sealed with the destroyed key: they
@@ -104,56 +98,44 @@ both_backends!(
         let clock = clock();
         let meta = Metadata::new("test:writer", Source::System);
         let subject = subject_for(42);
-        let write = |id: &'static str, live: Option<&'static str>| StreamWrite {
-            aggregate_type: "ticket",
-            aggregate_id: id,
-            workspace_id: "acme",
-            expected_sequence: 0,
-            metadata: &meta,
-            snapshot: None,
-            live_subject: live,
-        };
-        let subject: &'static str = Box::leak(subject.into_boxed_str());
-        let events = |id: tgcrm_domain::TicketId| {
-            new_events(
-                &tgcrm_domain::ticket::decide(
-                    &Default::default(),
-                    tgcrm_domain::ticket::TicketCommand::Open(open("acme", id, "Guarded")),
-                    t0(),
-                )
-                .unwrap(),
+        // A new ticket's two events under a new id
+        let opening = || {
+            let id = TicketId::new();
+            let events = decide(
+                &Ticket::default(),
+                TicketCommand::Open(open("acme", id, "Guarded")),
+                t0(),
             )
+            .unwrap();
+            (id.to_string(), new_events(&events))
+        };
+        let guarded = |id, live| StreamWrite {
+            live_subject: live,
+            ..ticket_write(id, &meta, 0)
         };
         // A subject without a key yet: nothing is written
-        let (a, b, c) = (
-            tgcrm_domain::TicketId::new(),
-            tgcrm_domain::TicketId::new(),
-            tgcrm_domain::TicketId::new(),
-        );
-        let (ida, idb, idc): (&'static str, &'static str, &'static str) = (
-            Box::leak(a.to_string().into_boxed_str()),
-            Box::leak(b.to_string().into_boxed_str()),
-            Box::leak(c.to_string().into_boxed_str()),
-        );
-        let none = append(&db, &write(ida, Some(subject)), &events(a)).await;
+        let (a, events) = opening();
+        let none = append(&db, &guarded(&a, Some(&subject)), &events).await;
         assert!(matches!(none, Err(AppendError::SubjectErased)), "{none:?}");
-        assert!(stored(&db, ida).await.is_empty());
+        assert!(stored(&db, &a).await.is_empty());
         // With its key (made by a command), every event is written
         open_ticket(&store, &clock, "acme", "Keyed").await;
-        let written = append(&db, &write(idb, Some(subject)), &events(b))
+        let (b, events) = opening();
+        let written = append(&db, &guarded(&b, Some(&subject)), &events)
             .await
             .unwrap();
         assert_eq!(written.len(), 2);
         // Once erased, nothing is, and the stream stays free for a writer
         // that names no live subject
-        erase_ada(&db, &clock).await;
-        let erased = append(&db, &write(idc, Some(subject)), &events(c)).await;
+        erase_customer_42(&db, &clock).await;
+        let (c, events) = opening();
+        let erased = append(&db, &guarded(&c, Some(&subject)), &events).await;
         assert!(
             matches!(erased, Err(AppendError::SubjectErased)),
             "{erased:?}"
         );
-        assert!(stored(&db, idc).await.is_empty());
-        append(&db, &write(idc, None), &events(c)).await.unwrap();
-        assert_eq!(stored(&db, idc).await.len(), 2);
+        assert!(stored(&db, &c).await.is_empty());
+        append(&db, &guarded(&c, None), &events).await.unwrap();
+        assert_eq!(stored(&db, &c).await.len(), 2);
     }
 );

@@ -83,3 +83,30 @@ pub async fn fold_stream(db: &tgcrm_store::Db, id: &TicketId) -> (Ticket, i64) {
     }
     (state, version)
 }
+
+/// A write to ticket `id` of workspace `acme` after `expected_sequence`, no snapshot.
+pub fn ticket_write<'a>(
+    id: &'a str,
+    meta: &'a tgcrm_store::Metadata,
+    expected_sequence: i64,
+) -> tgcrm_store::append::StreamWrite<'a> {
+    tgcrm_store::append::StreamWrite {
+        aggregate_type: "ticket",
+        aggregate_id: id,
+        workspace_id: "acme",
+        expected_sequence,
+        metadata: meta,
+        snapshot: None,
+        live_subject: None,
+    }
+}
+
+/// Erase customer 42 ("Ada") of workspace `acme`, as an admin of another
+/// process would.
+pub async fn erase_customer_42(db: &tgcrm_store::Db, clock: &dyn Clock) {
+    let meta = tgcrm_store::Metadata::new("token:admin", tgcrm_store::Source::Api);
+    let subject = tgcrm_store::personal::subject_for(42);
+    tgcrm_store::personal::erase(db, "acme", &subject, 42, &meta, clock.now())
+        .await
+        .unwrap();
+}
