@@ -16,6 +16,7 @@ use tgcrm_domain::Clock;
 use tgcrm_store::{Backend, Db, Position, Tx, checkpoints};
 
 use crate::projector::Projector;
+use crate::statistics::Sample;
 
 /// Events per transaction while rebuilding. Each batch costs a few
 /// statements per table whatever its size, so fewer, larger batches replay
@@ -117,18 +118,7 @@ async fn shadow_tx(db: &Db, schema: &str) -> anyhow::Result<Tx> {
     Ok(tx)
 }
 
-/// How closely [`analyze`] samples a table.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Sample {
-    /// Postgres's default (`default_statistics_target`, 30,000 rows at
-    /// 100): for the finished tables, which the API's queries plan with.
-    Full,
-    /// A tenth of that, while a table fills: a batch's lookups by key need
-    /// only the table's size and its keys' spread, and the rebuild analyzes
-    /// each table nine times or so on the way (see [`Build::apply`]).
-    Rough,
-}
-
+/// Analyze the projector's tables in `schema`.
 async fn analyze(
     db: &Db,
     schema: &str,
@@ -136,13 +126,8 @@ async fn analyze(
     sample: Sample,
 ) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
-    if sample == Sample::Rough {
-        tx.execute("SET LOCAL default_statistics_target = 10", vec![])
-            .await?;
-    }
     for table in projector.tables() {
-        tx.execute(&format!("ANALYZE {schema}.{table}"), vec![])
-            .await?;
+        crate::statistics::analyze(&mut tx, &format!("{schema}.{table}"), sample).await?;
     }
     tx.commit().await?;
     Ok(())
