@@ -29,7 +29,8 @@ pub enum Sample {
     Rough,
 }
 
-/// Analyze `table` (a name of ours, possibly schema-qualified) in `tx`.
+/// Analyze `table` (a name of ours, possibly schema-qualified) in `tx`, on
+/// Postgres.
 /// Columns given their own target (`ALTER TABLE … SET STATISTICS`) keep it.
 pub async fn analyze(tx: &mut Tx, table: &str, sample: Sample) -> Result<(), SqlError> {
     if sample == Sample::Rough {
