@@ -5,8 +5,8 @@
 mod query;
 
 pub use query::{
-    MemberRow, MembershipRow, QueueSettingsRow, TeamRow, TeamSettingsRow, all_settings, get, list,
-    members, memberships, settings, workspace_settings,
+    MemberRow, MembershipRow, QueueSettingsRow, TeamRow, TeamSettingsRow, all_settings,
+    anyone_online, get, list, members, memberships, settings, workspace_settings,
 };
 
 use async_trait::async_trait;

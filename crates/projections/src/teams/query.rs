@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use tgcrm_domain::agent::Availability;
 use tgcrm_store::{Db, SqlError, args};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -94,6 +95,25 @@ pub async fn members(
             .await
         }
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct Online {
+    n: i64,
+}
+
+/// Whether an active agent of `workspace` is online: distribution hands
+/// tickets to nobody else, and counting everyone's load (a count over the
+/// queue per agent) is wasted on a workspace where nobody is.
+pub async fn anyone_online(db: &Db, workspace: &str) -> Result<bool, SqlError> {
+    let row: Online = db
+        .fetch_one(
+            "SELECT COUNT(*) AS n FROM rm_agents \
+             WHERE workspace_id = $1 AND active = $2 AND availability = $3",
+            args![workspace, true, Availability::Online.as_str()],
+        )
+        .await?;
+    Ok(row.n > 0)
 }
 
 /// A queue's settings as stored.

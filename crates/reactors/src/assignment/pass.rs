@@ -70,7 +70,7 @@ pub async fn distribute(
 ) -> anyhow::Result<()> {
     let db = store.db();
     let general = teams::workspace_settings(db, workspace).await?;
-    if general.paused {
+    if general.paused || !teams::anyone_online(db, workspace).await? {
         return Ok(());
     }
     let general = QueueSettings {
