@@ -30,8 +30,8 @@ pub enum Sample {
 }
 
 /// Analyze `table` (a name of ours, possibly schema-qualified) in `tx`, on
-/// Postgres.
-/// Columns given their own target (`ALTER TABLE … SET STATISTICS`) keep it.
+/// Postgres. Columns given their own target (`ALTER TABLE … SET
+/// STATISTICS`) keep it.
 pub async fn analyze(tx: &mut Tx, table: &str, sample: Sample) -> Result<(), SqlError> {
     if sample == Sample::Rough {
         tx.execute(

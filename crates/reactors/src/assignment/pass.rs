@@ -96,12 +96,6 @@ pub async fn distribute(
             },
         );
     }
-    if !agents
-        .values()
-        .any(|a| a.active && a.availability == Availability::Online)
-    {
-        return Ok(());
-    }
     let waiting = queue::waiting(db, workspace).await?;
     if waiting.is_empty() {
         return Ok(());
