@@ -512,6 +512,13 @@ impl TestApp {
 
     /// Wait until the assignment reactor has reacted to every event so far
     /// (and so has handed out whatever it could).
+    ///
+    /// The checkpoint is read before waiting for the ordered reader: a batch's
+    /// assignments commit before its checkpoint moves, so the wait then covers
+    /// them. Waiting first would let a pass that ends in between go unseen
+    /// whenever another transaction on the cluster (a parallel test's) holds
+    /// the reader's horizon below its assignments: the read below would find
+    /// no trigger past the checkpoint and the caller would miss them.
     pub async fn settle_assignment(&self) {
         use tgcrm_store::reader::{EventFilter, read_after};
         let filter = EventFilter {
@@ -523,11 +530,11 @@ impl TestApp {
         };
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
-            self.wait_until_readable().await;
             let at = tgcrm_store::checkpoints::load(&self.db, "reactor:assignment")
                 .await
                 .unwrap()
                 .map_or(tgcrm_store::Position::START, |c| c.position);
+            self.wait_until_readable().await;
             if read_after(&self.db, at, 1, &filter)
                 .await
                 .unwrap()
