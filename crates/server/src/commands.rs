@@ -160,6 +160,9 @@ async fn token(
             for t in tokens::list(&db, ws.as_str()).await? {
                 println!("{}", serde_json::to_string(&t)?);
             }
+            // Nothing written: nothing to announce.
+            db.close().await;
+            return Ok(());
         }
         TokenCommand::Rotate {
             workspace: ws,
@@ -193,8 +196,17 @@ async fn token(
             eprintln!("revoked {}", record.id);
         }
     }
+    announce(&db).await;
     db.close().await;
     Ok(())
+}
+
+/// Tell a running server that this command wrote to the log, so its readers
+/// look now rather than at their next poll (Postgres; best effort).
+pub(crate) async fn announce(db: &tgcrm_store::Db) {
+    if let Err(e) = tgcrm_store::notify::announce(db).await {
+        tracing::warn!(error = %e, "could not announce the writes; a running server sees them at its next poll");
+    }
 }
 
 async fn replay(

@@ -130,6 +130,7 @@ pub async fn run(
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let summary = import_folder(&store, clock, folder, &workspace, status, &mut out).await;
+    crate::commands::announce(&db).await;
     db.close().await;
     let summary = summary?;
     eprintln!(

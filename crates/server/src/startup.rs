@@ -80,6 +80,9 @@ impl Application {
         if let Some(t) = store.spawn_listener(stopped.clone()) {
             tasks.push(t);
         }
+        if let Some(t) = store.spawn_announcer(stopped.clone()) {
+            tasks.push(t);
+        }
         for projector in tgcrm_projections::all() {
             if let Err(e) = runner::ensure_tables(store.db(), projector.as_ref()).await {
                 // Another node may be creating them right now; its runner will finish the job.

@@ -1,7 +1,17 @@
 //! The event store handle: the database plus a wake-up signal for readers.
-//! Appends in this process bump the signal directly; on Postgres a listener on
-//! `crm_events` (an insert trigger's NOTIFY) bumps it for appends made by other
-//! processes. Readers still poll: the signal only shortens the wait.
+//! Appends in this process bump the signal directly. On Postgres, other
+//! processes hear of them on the `crm_events` channel: an announcer sends one
+//! NOTIFY per burst of this process's appends, after they committed and
+//! outside their transactions, and a listener bumps the signal for other
+//! processes' announcements. Readers still poll: the signal only shortens
+//! the wait.
+//!
+//! Why not a NOTIFY in the append (an insert trigger, as before): a
+//! transaction that notifies takes a cluster-wide lock at commit and holds
+//! it through its WAL flush, so every append on the cluster committed one
+//! after another. pgbench's append, the ceiling of `bench/`, went from
+//! 9.6k to 3.6k transactions a second with such a trigger on its table
+//! (`bench/ANALYSIS.md`, item 55).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +30,9 @@ use crate::position::Position;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Appended {
     pub newest: Position,
+    /// How many writes this process has told of (the announcer's cue; a
+    /// wake-up from another process leaves it as it is).
+    pub local: u64,
 }
 
 impl Appended {
@@ -72,6 +85,39 @@ pub struct EventStore {
     stripes: Arc<Vec<tokio::sync::Mutex<()>>>,
     aggregates: crate::aggregate_cache::AggregateCache,
     keys: crate::key_cache::KeyCache,
+    /// This handle's name on `crm_events`: its listener skips its own
+    /// announcements (its readers were woken already).
+    announcer_id: Arc<str>,
+}
+
+/// The channel appends are announced on.
+const CHANNEL: &str = "crm_events";
+
+/// One announcement. Its transaction does not wait for its WAL flush: an
+/// announcement lost in a crash costs a reader one poll interval at most, and
+/// the cluster-wide lock a NOTIFY takes at commit is held for less time.
+const ANNOUNCE: &str =
+    "SELECT set_config('synchronous_commit', 'off', true), pg_notify('crm_events', $1)";
+
+/// The least time between two announcements of one process: a busy process
+/// announces a few hundred times a second at most, and another process's
+/// readers hear of a write a few milliseconds later at worst (its poll
+/// interval without announcements).
+const ANNOUNCE_GAP: Duration = Duration::from_millis(3);
+
+/// Tell listening processes that the log has grown (on Postgres; nothing on
+/// SQLite). For a process that appends without running
+/// [`EventStore::spawn_announcer`], such as a CLI command, once its writes
+/// have committed.
+pub async fn announce(db: &Db) -> Result<(), crate::SqlError> {
+    announce_as(db, "").await
+}
+
+async fn announce_as(db: &Db, id: &str) -> Result<(), crate::SqlError> {
+    if db.pg().is_none() {
+        return Ok(());
+    }
+    db.execute(ANNOUNCE, crate::args![id]).await.map(|_| ())
 }
 
 /// Commands on one aggregate in this process take turns (a striped lock), so
@@ -88,6 +134,7 @@ impl EventStore {
             stripes: Arc::new((0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect()),
             aggregates: Default::default(),
             keys: Default::default(),
+            announcer_id: uuid::Uuid::now_v7().to_string().into(),
         }
     }
 
@@ -128,12 +175,55 @@ impl EventStore {
             if let Some(p) = position {
                 a.newest = a.newest.max(p);
             }
+            a.local = a.local.wrapping_add(1);
         });
     }
 
     /// A receiver that changes whenever the log may have grown.
     pub fn subscribe(&self) -> watch::Receiver<Appended> {
         self.wake.subscribe()
+    }
+
+    /// On Postgres, announce this process's writes to other processes until
+    /// `stop` fires: one NOTIFY at a time, at most one per
+    /// [`ANNOUNCE_GAP`]; the writes told of meanwhile make one more. Best
+    /// effort, never needed for correctness.
+    pub fn spawn_announcer(
+        &self,
+        stop: crate::shutdown::Stop,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        self.db.pg()?;
+        let db = self.db.clone();
+        let id = self.announcer_id.clone();
+        let mut told = self.wake.subscribe();
+        Some(tokio::spawn(async move {
+            let mut announced = told.borrow_and_update().local;
+            loop {
+                tokio::select! {
+                    _ = stop.stopped() => return,
+                    changed = told.changed() => if changed.is_err() {
+                        return;
+                    },
+                }
+                let local = told.borrow_and_update().local;
+                if local == announced {
+                    // Another process's wake-up: not ours to repeat.
+                    continue;
+                }
+                announced = local;
+                let pause = match announce_as(&db, &id).await {
+                    Ok(()) => ANNOUNCE_GAP,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "announcing appends failed; other processes will poll");
+                        Duration::from_millis(200)
+                    }
+                };
+                // What is written meanwhile goes in the next announcement.
+                if stop.sleep_or_stop(pause).await {
+                    return;
+                }
+            }
+        }))
     }
 
     /// On Postgres, listen for appends by other processes until `stop` fires.
@@ -144,6 +234,7 @@ impl EventStore {
     ) -> Option<tokio::task::JoinHandle<()>> {
         let pool = self.db.pg()?.clone();
         let wake = self.wake.clone();
+        let me = self.announcer_id.clone();
         Some(tokio::spawn(async move {
             loop {
                 let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
@@ -156,7 +247,7 @@ impl EventStore {
                         continue;
                     }
                 };
-                if let Err(e) = listener.listen("crm_events").await {
+                if let Err(e) = listener.listen(CHANNEL).await {
                     tracing::warn!(error = %e, "LISTEN crm_events failed; retrying");
                     if stop.sleep_or_stop(Duration::from_secs(2)).await {
                         return;
@@ -167,6 +258,8 @@ impl EventStore {
                     tokio::select! {
                         _ = stop.stopped() => return,
                         n = listener.recv() => match n {
+                            // Our own announcement: our readers know.
+                            Ok(n) if n.payload() == &*me => {}
                             // Another process's write: its position is not told.
                             Ok(_) => wake.send_modify(|_| {}),
                             Err(e) => {
@@ -204,6 +297,7 @@ mod tests {
     fn only_a_write_past_the_reader_counts_as_waiting() {
         let a = Appended {
             newest: Position::new(7, 40),
+            local: 3,
         };
         assert!(a.is_ahead_of(Position::new(7, 39)));
         assert!(!a.is_ahead_of(Position::new(7, 40)));

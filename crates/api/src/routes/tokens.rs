@@ -134,6 +134,8 @@ pub async fn issue(
     )
     .await
     .map_err(map_err)?;
+    // Its event is in the log: the readers here look now.
+    state.store.notify_appended();
     Ok(HttpResponse::Created().json(IssuedToken {
         token: record.into(),
         secret: secret.expose().to_owned(),
@@ -187,6 +189,8 @@ pub async fn rotate(
     )
     .await
     .map_err(map_err)?;
+    // Its event is in the log: the readers here look now.
+    state.store.notify_appended();
     Ok(HttpResponse::Ok().json(IssuedToken {
         token: record.into(),
         secret: secret.expose().to_owned(),
@@ -213,5 +217,7 @@ pub async fn revoke(
     )
     .await
     .map_err(map_err)?;
+    // Its event is in the log: the readers here look now.
+    state.store.notify_appended();
     Ok(HttpResponse::Ok().json(TokenView::from(record)))
 }

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod aggregate_cache;
+mod announce;
 mod append;
 mod concurrency;
 mod copy_in;
