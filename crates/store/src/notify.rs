@@ -96,8 +96,7 @@ const CHANNEL: &str = "crm_events";
 /// One announcement. Its transaction does not wait for its WAL flush: an
 /// announcement lost in a crash costs a reader one poll interval at most, and
 /// the cluster-wide lock a NOTIFY takes at commit is held for less time.
-const ANNOUNCE: &str =
-    "SELECT set_config('synchronous_commit', 'off', true), pg_notify('crm_events', $1)";
+const ANNOUNCE: &str = "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)";
 
 /// The least time between two announcements of one process: a busy process
 /// announces a few hundred times a second at most, and another process's
@@ -117,7 +116,9 @@ async fn announce_as(db: &Db, id: &str) -> Result<(), crate::SqlError> {
     if db.pg().is_none() {
         return Ok(());
     }
-    db.execute(ANNOUNCE, crate::args![id]).await.map(|_| ())
+    db.execute(ANNOUNCE, crate::args![CHANNEL, id])
+        .await
+        .map(|_| ())
 }
 
 /// Commands on one aggregate in this process take turns (a striped lock), so

@@ -73,6 +73,11 @@ pub async fn distribute(
     if general.paused || !teams::anyone_online(db, workspace).await? {
         return Ok(());
     }
+    // Before the agents' loads: with nothing waiting, they are not counted.
+    let waiting = queue::waiting(db, workspace).await?;
+    if waiting.is_empty() {
+        return Ok(());
+    }
     let general = QueueSettings {
         strategy: strategy(&general.strategy),
         paused: false,
@@ -95,10 +100,6 @@ pub async fn distribute(
                 last_assigned: last.get(&m.agent_id).copied(),
             },
         );
-    }
-    let waiting = queue::waiting(db, workspace).await?;
-    if waiting.is_empty() {
-        return Ok(());
     }
     let settings: HashMap<String, QueueSettings> = teams::all_settings(db, workspace)
         .await?
